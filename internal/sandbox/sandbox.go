@@ -1,0 +1,311 @@
+// Package sandbox is an offline CRM: one Salesforce org and one HubSpot
+// portal, populated with synthetic (or imported) customers, served over HTTP
+// in the real Salesforce REST and HubSpot v3 wire formats by the subpackages
+// salesforce and hubspot, composed by sandboxsrv.
+//
+// The package itself holds the state both dialects share: the two table
+// stores, the clock, the recorded truth of the synthetic customers, API call
+// counters, fault switches and OAuth tokens.
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Options configure a sandbox. Zero values mean the documented defaults.
+type Options struct {
+	Accounts     int           // synthetic accounts (default 2000)
+	Seed         int64         // generator seed (default 1)
+	Now          time.Time     // sandbox clock start (default: real now)
+	ClientID     string        // OAuth client id accepted by both dialects (default "crmpulse-sandbox")
+	ClientSecret string        // OAuth client secret (default "sandbox-secret")
+	HubSpotToken string        // private-app token accepted by HubSpot (default "pat-sandbox-0000")
+	Username     string        // Salesforce user for password/JWT grants (default "integration@sandbox.example")
+	Password     string        // Salesforce password grant password (default "sandbox-password")
+	TokenTTL     time.Duration // Salesforce session timeout (default 2h); HubSpot OAuth tokens last 30 min
+	ImportDir    string        // load customers from CSV/JSON files here instead of generating
+	Empty        bool          // start with no customers (tests that seed their own rows)
+}
+
+// Defaults fills zero fields with the documented defaults.
+func (o Options) Defaults() Options {
+	if o.Accounts == 0 {
+		o.Accounts = 2000
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.ClientID == "" {
+		o.ClientID = "crmpulse-sandbox"
+	}
+	if o.ClientSecret == "" {
+		o.ClientSecret = "sandbox-secret"
+	}
+	if o.HubSpotToken == "" {
+		o.HubSpotToken = "pat-sandbox-0000"
+	}
+	if o.Username == "" {
+		o.Username = "integration@sandbox.example"
+	}
+	if o.Password == "" {
+		o.Password = "sandbox-password"
+	}
+	if o.TokenTTL == 0 {
+		o.TokenTTL = 2 * time.Hour
+	}
+	return o
+}
+
+// Sandbox is the shared state of both dialects.
+type Sandbox struct {
+	Opt      Options
+	Clock    *Clock
+	SF       *Store // the Salesforce org
+	HS       *Store // the HubSpot portal
+	Counters *Counters
+	Faults   *Faults
+	Tokens   *Tokens
+	Truth    *Truth // recorded truth of synthetic customers (never served by the APIs)
+}
+
+// Truth is filled by the generator; see generate.go.
+
+// Counters count API calls per dialect and endpoint. Safe for concurrent use.
+type Counters struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+// Inc counts one call of dialect ("salesforce"/"hubspot") and endpoint (a
+// route pattern such as "GET /query" or "POST /crm/v3/objects/{type}/search").
+func (c *Counters) Inc(dialect, endpoint string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]int64{}
+	}
+	c.m[dialect+" "+endpoint]++
+}
+
+// Snapshot returns a copy of the counters keyed "dialect METHOD route".
+func (c *Counters) Snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.m))
+	for k, v := range c.m {
+		out[k] = v
+	}
+	return out
+}
+
+// Keys returns the counter keys, sorted.
+func (c *Counters) Keys() []string {
+	s := c.Snapshot()
+	out := make([]string, 0, len(s))
+	for k := range s {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Reset zeroes all counters.
+func (c *Counters) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
+
+// Faults are switches tests and benchmarks flip to make the sandbox misbehave
+// like a real CRM under load. Safe for concurrent use; the dialects consult
+// Decide before serving each data request.
+type Faults struct {
+	mu sync.Mutex
+	// RateLimit: at most RateLimit requests per RateWindow per dialect; excess
+	// requests get the dialect's 429 (HubSpot) or 403 REQUEST_LIMIT_EXCEEDED /
+	// 503 (Salesforce) with the real headers. 0 disables.
+	RateLimit  int
+	RateWindow time.Duration
+	// Fail5xx: the next Fail5xx data requests answer 503 (then succeed).
+	Fail5xx int
+	// Fail429: the next Fail429 data requests answer 429 with Retry-After.
+	Fail429 int
+	// Latency is added to every request.
+	Latency time.Duration
+	// DailyLimit caps API calls per day (Salesforce Sforce-Limit-Info max,
+	// HubSpot daily); 0 means the dialect default.
+	DailyLimit int
+
+	window map[string][]time.Time
+}
+
+// Decision is what a dialect must do with a request.
+type Decision struct {
+	Delay      time.Duration
+	Status     int           // 0: serve normally; 429 or 503: answer with that
+	RetryAfter time.Duration // for 429/503
+	Reason     string        // "rate-limit", "injected-429", "injected-5xx"
+}
+
+// Decide consumes fault budgets for one request of dialect.
+func (f *Faults) Decide(dialect string, now time.Time) Decision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := Decision{Delay: f.Latency}
+	switch {
+	case f.Fail429 > 0:
+		f.Fail429--
+		d.Status, d.RetryAfter, d.Reason = 429, time.Second, "injected-429"
+		return d
+	case f.Fail5xx > 0:
+		f.Fail5xx--
+		d.Status, d.RetryAfter, d.Reason = 503, 0, "injected-5xx"
+		return d
+	}
+	if f.RateLimit > 0 {
+		win := f.RateWindow
+		if win == 0 {
+			win = 10 * time.Second
+		}
+		if f.window == nil {
+			f.window = map[string][]time.Time{}
+		}
+		w := f.window[dialect]
+		cut := 0
+		for cut < len(w) && now.Sub(w[cut]) >= win {
+			cut++
+		}
+		w = w[cut:]
+		if len(w) >= f.RateLimit {
+			d.Status, d.RetryAfter, d.Reason = 429, win-now.Sub(w[0]), "rate-limit"
+			f.window[dialect] = w
+			return d
+		}
+		f.window[dialect] = append(w, now)
+	}
+	return d
+}
+
+// Set changes the switches under the lock.
+func (f *Faults) Set(fn func(f *Faults)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+// Token is an issued OAuth access or refresh token.
+type Token struct {
+	Value     string
+	Dialect   string // "salesforce" | "hubspot"
+	Kind      string // "access" | "refresh" | "code" | "static"
+	Subject   string // user id / hub id
+	ClientID  string
+	Scopes    []string
+	IssuedAt  time.Time
+	ExpiresAt time.Time // zero: no expiry
+	Revoked   bool
+	// Extra holds grant-specific data (PKCE challenge, redirect_uri for codes).
+	Extra map[string]string
+}
+
+// Tokens is the token registry of both dialects. Safe for concurrent use.
+type Tokens struct {
+	mu    sync.Mutex
+	clock *Clock
+	m     map[string]*Token
+}
+
+// NewTokens returns an empty registry on clock.
+func NewTokens(c *Clock) *Tokens { return &Tokens{clock: c, m: map[string]*Token{}} }
+
+// Issue creates a token with a random value prefixed by prefix.
+func (t *Tokens) Issue(prefix string, tok Token, ttl time.Duration) Token {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	tok.Value = prefix + hex.EncodeToString(b[:])
+	tok.IssuedAt = t.clock.Now()
+	if ttl > 0 {
+		tok.ExpiresAt = tok.IssuedAt.Add(ttl)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := tok
+	t.m[c.Value] = &c
+	return c
+}
+
+// Put registers a token with a fixed value (static private-app tokens).
+func (t *Tokens) Put(tok Token) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := tok
+	t.m[c.Value] = &c
+}
+
+// Lookup returns a token and whether it is usable now: ok is false for an
+// unknown value; expired and revoked tokens are returned with their flags so
+// the dialect can answer with the right error.
+func (t *Tokens) Lookup(value string) (tok Token, ok bool, expired bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.m[value]
+	if !ok {
+		return Token{}, false, false
+	}
+	exp := !p.ExpiresAt.IsZero() && !t.clock.Now().Before(p.ExpiresAt)
+	return *p, true, exp
+}
+
+// Consume returns and deletes a one-time token (authorization codes).
+func (t *Tokens) Consume(value string) (Token, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.m[value]
+	if ok {
+		delete(t.m, value)
+		return *p, true
+	}
+	return Token{}, false
+}
+
+// Revoke marks a token revoked; RevokeAll revokes every token of a dialect
+// (a fault switch: "the admin revoked the connected app").
+func (t *Tokens) Revoke(value string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.m[value]
+	if ok {
+		p.Revoked = true
+	}
+	return ok
+}
+
+// RevokeAll revokes every token of dialect, access and refresh alike.
+func (t *Tokens) RevokeAll(dialect string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, p := range t.m {
+		if p.Dialect == dialect && !p.Revoked {
+			p.Revoked = true
+			n++
+		}
+	}
+	return n
+}
+
+// ExpireAll makes every access token of dialect expired now.
+func (t *Tokens) ExpireAll(dialect string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock.Now()
+	for _, p := range t.m {
+		if p.Dialect == dialect && p.Kind == "access" {
+			p.ExpiresAt = now
+		}
+	}
+}
