@@ -11,7 +11,7 @@ type Truth struct {
 
 // AccountTruth is one account's latent state.
 type AccountTruth struct {
-	Churned      bool     // dropped out before Horizon
+	Churned      bool // dropped out before Horizon
 	ChurnedAt    time.Time
 	Drivers      []string // e.g. "budget_cut", "competitor", "champion_left", "complaints"
 	CrossSellFit []string // products the account would buy if offered
