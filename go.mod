@@ -7,6 +7,7 @@ require github.com/redis/go-redis/v9 v9.23.0
 require (
 	github.com/RediSearch/redisearch-go/v2 v2.1.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/gomodule/redigo v1.8.9 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
