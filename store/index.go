@@ -9,6 +9,7 @@ import (
 // Object types carried in the "type" filter attribute.
 const (
 	TypeAccount     = "account"
+	TypeContact     = "contact"
 	TypeOpportunity = "opportunity"
 	TypeActivity    = "activity"
 	TypeDocument    = "document"
@@ -54,7 +55,8 @@ type Filter struct {
 	Ranges []Range
 }
 
-// Query is a KNN search.
+// Query is a KNN search. Filter is validated with Filter.Validate; an
+// invalid filter returns an error wrapping ErrInvalidFilter.
 type Query struct {
 	Vector   []float32
 	K        int     // results wanted; 0 means 10
@@ -87,8 +89,10 @@ type VectorIndex interface {
 	Ensure(ctx context.Context, meta IndexMeta) error
 	// Meta returns the stored metadata; ErrNoIndex when the index does not exist.
 	Meta(ctx context.Context) (IndexMeta, error)
-	// Upsert adds or replaces items. A vector of the wrong dimension is refused
-	// with an error wrapping ErrDimension.
+	// Upsert adds or replaces items (vector and attributes). A vector of the
+	// wrong dimension is refused with an error wrapping ErrDimension, attributes
+	// failing Attrs.Validate with ErrInvalidAttrs, both before anything is sent;
+	// ErrNoIndex before Ensure.
 	Upsert(ctx context.Context, items []Item) error
 	// Delete removes items by id; missing ids are ignored.
 	Delete(ctx context.Context, ids ...string) error
