@@ -43,9 +43,31 @@ type Field struct {
 	RelationshipName string   // FReference: parent relationship name, e.g. "Account"
 	Options          []string // FPicklist / enumeration values
 	Group            string   // HubSpot property group
+	// OptionLabels are the display labels of Options, index for index; nil
+	// means every label equals its value.
+	OptionLabels []string
 	// Hidden fields exist but the API user has no field-level security on them
 	// (Salesforce custom fields right after Tooling API creation).
 	Hidden bool
+}
+
+// References returns the tables a reference field points to. Polymorphic
+// fields (Task.WhatId) list several, comma-separated, in ReferenceTo.
+func (f *Field) References() []string {
+	if f.ReferenceTo == "" {
+		return nil
+	}
+	return strings.Split(f.ReferenceTo, ",")
+}
+
+// OptionLabel returns the label of picklist value v (v itself when unlabeled).
+func (f *Field) OptionLabel(v string) string {
+	for i, o := range f.Options {
+		if o == v && i < len(f.OptionLabels) {
+			return f.OptionLabels[i]
+		}
+	}
+	return v
 }
 
 // Schema is a table definition.
@@ -91,6 +113,7 @@ type Row struct {
 	CreatedAt  time.Time
 	ModifiedAt time.Time // the stamp that incremental reads use
 	ModifiedBy string    // actor of the last write ("user", "integration:<client>", "automation")
+	CreatedBy  string    // actor of the insert
 	// History keeps, per field, who set its current value and when
 	// (HubSpot propertiesWithHistory; echo-loop detection).
 	History map[string]Change
@@ -148,6 +171,9 @@ type StoreOptions struct {
 	CreatedFields map[string][]string
 	// NewID makes a record id for a table; seq is a store-wide counter.
 	NewID func(s *Schema, seq int64) string
+	// IDField, when set, is a field set to the record id on insert
+	// ("Id" in Salesforce, "hs_object_id" in HubSpot).
+	IDField string
 }
 
 // Store is an in-process table store for one CRM tenant (a Salesforce org or
@@ -288,9 +314,33 @@ func (s *Store) Insert(tableName string, fields map[string]any, actor string) (R
 func (s *Store) InsertAt(tableName string, fields map[string]any, actor string, at time.Time) (Row, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	r, err := s.insert(tableName, fields, actor, at, at)
+	if err != nil {
+		return Row{}, err
+	}
+	return r.clone(), nil
+}
+
+// Seed inserts a historical record created at `created` and last modified at
+// `modified` (not before created) and returns its id. It is the bulk path of
+// the generator and importers: no copy of the row is made.
+func (s *Store) Seed(tableName string, fields map[string]any, actor string, created, modified time.Time) (string, error) {
+	if modified.Before(created) {
+		modified = created
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.insert(tableName, fields, actor, created, modified)
+	if err != nil {
+		return "", err
+	}
+	return r.ID, nil
+}
+
+func (s *Store) insert(tableName string, fields map[string]any, actor string, created, modified time.Time) (*Row, error) {
 	t, ok := s.table(tableName)
 	if !ok {
-		return Row{}, fmt.Errorf("table %s: %w", tableName, ErrNotFound)
+		return nil, fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
 	s.seq++
 	id := s.opt.NewID(t.schema, s.seq)
@@ -300,28 +350,31 @@ func (s *Store) InsertAt(tableName string, fields map[string]any, actor string, 
 		}
 	}
 	if _, dup := t.rows[id]; dup {
-		return Row{}, fmt.Errorf("%s %s already exists", t.schema.Name, id)
+		return nil, fmt.Errorf("%s %s already exists", t.schema.Name, id)
 	}
-	at = s.stamp(at)
-	r := &Row{ID: id, Fields: make(map[string]any, len(fields)+4), CreatedAt: at, ModifiedAt: at, ModifiedBy: actor,
-		History: make(map[string]Change, len(fields))}
+	created, modified = s.stamp(created), s.stamp(modified)
+	r := &Row{ID: id, Fields: make(map[string]any, len(fields)+4), CreatedAt: created, ModifiedAt: modified,
+		ModifiedBy: actor, CreatedBy: actor, History: make(map[string]Change, len(fields))}
 	for k, v := range fields {
 		name := k
 		if f, ok := t.schema.Field(k); ok {
 			name = f.Name
 		}
 		r.Fields[name] = v
-		r.History[name] = Change{At: at, Actor: actor}
+		r.History[name] = Change{At: created, Actor: actor}
+	}
+	if s.opt.IDField != "" {
+		r.Fields[s.opt.IDField] = id
 	}
 	for _, f := range fieldsFor(s.opt.CreatedFields, t.schema.Name) {
-		r.Fields[f] = at
+		r.Fields[f] = created
 	}
 	for _, f := range fieldsFor(s.opt.ModifiedFields, t.schema.Name) {
-		r.Fields[f] = at
+		r.Fields[f] = modified
 	}
 	t.rows[id] = r
 	t.order = append(t.order, id)
-	return r.clone(), nil
+	return r, nil
 }
 
 // Update sets fields on a live record and bumps its modification stamp.

@@ -11,6 +11,8 @@ package sandbox
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -29,6 +31,20 @@ type Options struct {
 	TokenTTL     time.Duration // Salesforce session timeout (default 2h); HubSpot OAuth tokens last 30 min
 	ImportDir    string        // load customers from CSV/JSON files here instead of generating
 	Empty        bool          // start with no customers (tests that seed their own rows)
+
+	// History is how far back the generated CRM history reaches (default 3 years).
+	History time.Duration
+	// Holdout is the length of the backtest window: the calibration cutoff
+	// is Now-Holdout and the truth judges churn in (cutoff, Now] (default 180 days).
+	Holdout time.Duration
+	// ActivityScale multiplies the number of generated activities (default
+	// 1: about 25 per account; 4 gives about 100, i.e. 200k for 2000 accounts).
+	ActivityScale float64
+	// JapaneseShare is the share of Japanese-speaking accounts (default 0.4;
+	// negative means none).
+	JapaneseShare float64
+	// Log receives import problems and step summaries (default: discarded).
+	Log *slog.Logger
 }
 
 // Defaults fills zero fields with the documented defaults.
@@ -57,6 +73,23 @@ func (o Options) Defaults() Options {
 	if o.TokenTTL == 0 {
 		o.TokenTTL = 2 * time.Hour
 	}
+	if o.History == 0 {
+		o.History = 3 * 365 * 24 * time.Hour
+	}
+	if o.Holdout == 0 {
+		o.Holdout = 180 * 24 * time.Hour
+	}
+	if o.ActivityScale == 0 {
+		o.ActivityScale = 1
+	}
+	if o.JapaneseShare == 0 {
+		o.JapaneseShare = 0.4
+	} else if o.JapaneseShare < 0 {
+		o.JapaneseShare = 0
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	return o
 }
 
@@ -70,6 +103,65 @@ type Sandbox struct {
 	Faults   *Faults
 	Tokens   *Tokens
 	Truth    *Truth // recorded truth of synthetic customers (never served by the APIs)
+
+	OrgID             string // Salesforce organization id (00D...)
+	IntegrationUserID string // Salesforce User id of Opt.Username, the API user
+	HubID             int64  // HubSpot portal (hub) id
+	Owners            []Owner
+	// Import is the outcome of loading Opt.ImportDir (nil when generated).
+	Import *ImportReport
+
+	mu    sync.Mutex // serialises Step and page-time mutations
+	steps int        // Step calls so far
+	gen   *genState  // latent state of generated customers, for Step
+}
+
+// New builds a sandbox: both tenants' schemas, the users and permission
+// sets of the org, and unless opts.Empty the customer base, generated from
+// opts.Seed or loaded from opts.ImportDir. The clock starts at opts.Now
+// (truncated to the second).
+func New(opts Options) (*Sandbox, error) {
+	opts = opts.Defaults()
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	opts.Now = opts.Now.UTC().Truncate(time.Second)
+	clock := NewClock(opts.Now)
+	sb := &Sandbox{
+		Opt:      opts,
+		Clock:    clock,
+		SF:       NewStore(clock, salesforceStoreOptions()),
+		HS:       NewStore(clock, hubSpotStoreOptions()),
+		Counters: &Counters{},
+		Faults:   &Faults{},
+		Tokens:   NewTokens(clock),
+		Truth:    &Truth{Accounts: map[string]AccountTruth{}},
+		OrgID:    SalesforceID(PrefixOrganization, 1),
+		HubID:    24681357,
+	}
+	for _, sc := range SalesforceSchemas() {
+		sb.SF.Define(sc)
+	}
+	for _, sc := range HubSpotSchemas() {
+		sb.HS.Define(sc)
+	}
+	if err := sb.seedOrg(); err != nil {
+		return nil, fmt.Errorf("seed org: %w", err)
+	}
+	switch {
+	case opts.Empty:
+	case opts.ImportDir != "":
+		rep, err := sb.importDir(opts.ImportDir)
+		if err != nil {
+			return nil, fmt.Errorf("import %s: %w", opts.ImportDir, err)
+		}
+		sb.Import = rep
+	default:
+		if err := sb.generate(); err != nil {
+			return nil, fmt.Errorf("generate: %w", err)
+		}
+	}
+	return sb, nil
 }
 
 // Truth is filled by the generator; see generate.go.
@@ -139,6 +231,11 @@ type Faults struct {
 	// DailyLimit caps API calls per day (Salesforce Sforce-Limit-Info max,
 	// HubSpot daily); 0 means the dialect default.
 	DailyLimit int
+	// MutateOnPage makes records change under a client that is paging: each
+	// time a dialect serves a follow-up page (Sandbox.OnPage), MutateOnPage
+	// live records of the paged table are updated (their modification stamp
+	// moves to now) and one is soft-deleted. 0 disables.
+	MutateOnPage int
 
 	window map[string][]time.Time
 }
