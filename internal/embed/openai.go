@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -177,7 +178,7 @@ func (o *OpenAI) embedBatch(ctx context.Context, batch []string) ([][]float32, e
 		if !retryable(err) || attempt >= o.opt.MaxRetries {
 			var syn *json.SyntaxError
 			var typ *json.UnmarshalTypeError
-			if errors.As(err, &syn) || errors.As(err, &typ) {
+			if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) {
 				err = fmt.Errorf("%w: %w", ErrBadResponse, err)
 			}
 			return nil, fmt.Errorf("embed %d texts with %s: %w", len(batch), o.opt.Model, err)
