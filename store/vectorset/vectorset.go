@@ -322,7 +322,43 @@ func (x *Index) upsertBatch(ctx context.Context, items []store.Item, attrs []str
 			pipe.SAdd(ctx, x.acctsKey(), a)
 		}
 	}
-	return execPipe(ctx, pipe)
+	if err := execPipe(ctx, pipe); err != nil {
+		return err
+	}
+	var moved []string
+	for i, it := range items {
+		if old != nil && old[i] != "" && old[i] != it.Attrs.Account {
+			moved = append(moved, old[i])
+		}
+	}
+	return x.forgetEmpty(ctx, moved)
+}
+
+// forgetEmptyScript removes an account from N:accts once its set is gone
+// (VREM deletes a vector set with its last element). Atomic, so an account
+// written concurrently is never forgotten.
+var forgetEmptyScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+return 0`)
+
+func (x *Index) forgetEmpty(ctx context.Context, accounts []string) error {
+	if len(accounts) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	pipe := x.rdb.Pipeline()
+	for _, a := range accounts {
+		if !seen[a] {
+			seen[a] = true
+			forgetEmptyScript.Eval(ctx, pipe, []string{x.acctKey(a), x.acctsKey()}, a)
+		}
+	}
+	if err := execPipe(ctx, pipe); err != nil {
+		return fmt.Errorf("forget empty account sets: %w", err)
+	}
+	return nil
 }
 
 func ids(items []store.Item) []string {
@@ -397,6 +433,15 @@ func (x *Index) Delete(ctx context.Context, ids ...string) error {
 			}
 		}
 		if err := execPipe(ctx, pipe); err != nil {
+			return fmt.Errorf("delete from vector set %q: %w", x.name, err)
+		}
+		var touched []string
+		for _, a := range accts {
+			if a != "" {
+				touched = append(touched, a)
+			}
+		}
+		if err := x.forgetEmpty(ctx, touched); err != nil {
 			return fmt.Errorf("delete from vector set %q: %w", x.name, err)
 		}
 	}
