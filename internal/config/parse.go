@@ -46,7 +46,7 @@ func Parse(r io.Reader, lookupEnv func(string) (string, bool)) (*Config, error) 
 	return parse(r, lookupEnv, "")
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var yamlLineRE = regexp.MustCompile(`^line (\d+): `)
 
 func parse(r io.Reader, lookupEnv func(string) (string, bool), source string) (*Config, error) {
 	if lookupEnv == nil {
@@ -62,9 +62,12 @@ func parse(r io.Reader, lookupEnv func(string) (string, bool), source string) (*
 
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
+		// The line is the parser's; for some errors it points at the
+		// construct that contains the problem.
 		fe := FieldError{Msg: strings.TrimPrefix(err.Error(), "yaml: "), Err: ErrSyntax}
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlLineRE.FindStringSubmatch(fe.Msg); m != nil {
 			fe.Line, _ = strconv.Atoi(m[1])
+			fe.Msg = fe.Msg[len(m[0]):]
 		}
 		return nil, &ValidationError{Source: source, Errors: []FieldError{fe}}
 	}
