@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode"
 
 	rs "github.com/RediSearch/redisearch-go/v2/redisearch"
 	redigo "github.com/gomodule/redigo/redis"
@@ -19,7 +20,7 @@ import (
 const FlavourName = "querying"
 
 // schemaVersion numbers the FT.CREATE schema this code writes. Bump it when
-// the schema changes: Ensure then builds qe:<name>:v<new> over the existing
+// the schema changes: Ensure then builds <name>:v<new> over the existing
 // hashes and moves the alias to it.
 const schemaVersion = 1
 
@@ -57,29 +58,30 @@ type Index struct {
 	rdb    *redis.Client
 	pool   *redigo.Pool
 	name   string
-	prefix string // hash key prefix, "qe:<name>:doc:"
-	alias  string // "qe:<name>"
-	meta   string // metadata key, "qe:<name>:meta"
+	prefix string // hash key prefix, "<name>:doc:"
+	alias  string // "<name>"
+	meta   string // metadata key, "<name>:meta"
 	opts   Options
 }
 
 var _ store.VectorIndex = (*Index)(nil)
 
-// New returns the index called name on rdb's server and database. It sends
-// nothing; Ensure creates the index. redisearch-go gets a pool of its own,
-// dialled with rdb's options.
+// New returns the index called name on rdb's server and database: the alias
+// is name and every key starts with name + ":" (see the package
+// documentation). It sends nothing; Ensure creates the index. redisearch-go
+// gets a pool of its own, dialled with rdb's options. The Query Engine
+// indexes database 0 only.
 func New(rdb *redis.Client, name string, opts *Options) (*Index, error) {
-	if name == "" || strings.ContainsAny(name, " \t\r\n{}") {
+	if name == "" || strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return nil, fmt.Errorf("redisearch: invalid index name %q", name)
 	}
-	base := "qe:" + name
 	return &Index{
 		rdb:    rdb,
 		pool:   newPool(rdb.Options()),
 		name:   name,
-		prefix: base + ":doc:",
-		alias:  base,
-		meta:   base + ":meta",
+		prefix: name + ":doc:",
+		alias:  name,
+		meta:   name + ":meta",
 		opts:   opts.withDefaults(),
 	}, nil
 }
@@ -532,9 +534,14 @@ func ftErr(op string, err error) error {
 }
 
 // isUnknownIndex matches the server's errors for a missing index or alias,
-// worded "Unknown Index name", "no such index" or "Alias does not exist"
-// depending on the version.
+// worded "Unknown Index name", "no such index", "Index with name ... not
+// found" or "Alias does not exist" depending on the version.
 func isUnknownIndex(err error) bool {
 	s := strings.ToLower(err.Error())
-	return strings.Contains(s, "unknown index") || strings.Contains(s, "no such index") || strings.Contains(s, "does not exist")
+	for _, m := range []string{"unknown index", "no such index", "not found", "does not exist"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
 }
