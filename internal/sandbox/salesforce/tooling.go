@@ -202,7 +202,9 @@ func stableCustomFieldID(object, name string) string {
 }
 
 var customFieldSchema = func() *sandbox.Schema {
-	f := func(name, typ string) *sandbox.Field { return &sandbox.Field{Name: name, Label: name, Type: typ, Nillable: true} }
+	f := func(name, typ string) *sandbox.Field {
+		return &sandbox.Field{Name: name, Label: name, Type: typ, Nillable: true}
+	}
 	sc := &sandbox.Schema{Name: "CustomField", KeyPrefix: sandbox.PrefixCustomField, Fields: []*sandbox.Field{
 		f("Id", sandbox.FID), f("DeveloperName", sandbox.FString), f("TableEnumOrId", sandbox.FString),
 		f("FullName", sandbox.FString), f("NamespacePrefix", sandbox.FString), f("Description", sandbox.FString),
