@@ -144,9 +144,15 @@ func (r *Row) clone() Row {
 	for k, v := range r.Fields {
 		c.Fields[k] = v
 	}
-	c.History = make(map[string]Change, len(r.History))
-	for k, v := range r.History {
-		c.History[k] = v
+	// Stored history holds only changes after the insert; fields never
+	// written since carry the insert's stamp and actor.
+	c.History = make(map[string]Change, len(r.Fields))
+	for k := range r.Fields {
+		if h, ok := r.History[k]; ok {
+			c.History[k] = h
+		} else {
+			c.History[k] = Change{At: r.CreatedAt, Actor: r.CreatedBy}
+		}
 	}
 	return c
 }
@@ -354,14 +360,13 @@ func (s *Store) insert(tableName string, fields map[string]any, actor string, cr
 	}
 	created, modified = s.stamp(created), s.stamp(modified)
 	r := &Row{ID: id, Fields: make(map[string]any, len(fields)+4), CreatedAt: created, ModifiedAt: modified,
-		ModifiedBy: actor, CreatedBy: actor, History: make(map[string]Change, len(fields))}
+		ModifiedBy: actor, CreatedBy: actor}
 	for k, v := range fields {
 		name := k
 		if f, ok := t.schema.Field(k); ok {
 			name = f.Name
 		}
 		r.Fields[name] = v
-		r.History[name] = Change{At: created, Actor: actor}
 	}
 	if s.opt.IDField != "" {
 		r.Fields[s.opt.IDField] = id
@@ -397,11 +402,16 @@ func (s *Store) UpdateAt(tableName, id string, fields map[string]any, actor stri
 		return Row{}, fmt.Errorf("%s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
 	at = s.stamp(at)
-	for k, v := range fields {
-		f, ok := t.schema.Field(k)
-		if !ok {
+	for k := range fields {
+		if _, ok := t.schema.Field(k); !ok {
 			return Row{}, fmt.Errorf("no field %s on %s", k, t.schema.Name)
 		}
+	}
+	if r.History == nil && len(fields) > 0 {
+		r.History = make(map[string]Change, len(fields))
+	}
+	for k, v := range fields {
+		f, _ := t.schema.Field(k)
 		r.Fields[f.Name] = v
 		r.History[f.Name] = Change{At: at, Actor: actor}
 	}

@@ -113,6 +113,7 @@ type Sandbox struct {
 
 	mu    sync.Mutex // serialises Step and page-time mutations
 	steps int        // Step calls so far
+	pages int        // OnPage mutations so far
 	gen   *genState  // latent state of generated customers, for Step
 }
 
