@@ -22,8 +22,8 @@ type LocalOptions struct {
 	CharNgrams []int
 	// CJKNgrams are character n-gram lengths over CJK runs (nil means [2, 3]).
 	CJKNgrams []int
-	// StopWords drops common English function words. NewLocal(LocalOptions{})
-	// keeps the default (true) only through config; set it explicitly here.
+	// StopWords drops common English function words. The configuration
+	// default is true; the zero value here keeps them.
 	StopWords bool
 }
 
