@@ -3,6 +3,7 @@ package flavour
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -182,5 +183,58 @@ func TestSwitchRebuildsOnFlavourChange(t *testing.T) {
 	var me *store.MismatchError
 	if !errors.As(err, &me) {
 		t.Fatalf("Switch with another embedder: %v", err)
+	}
+}
+
+// TestRebuildFromStoredChunks re-indexes the chunks a store keeps (with
+// their embeddings) into an index of another name, as a change of flavour
+// does, and checks that every chunk arrives with its vector and attributes.
+func TestRebuildFromStoredChunks(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	meta := store.IndexMeta{Embedder: "stored-chunks", Dimension: 24}
+	old := vectorset.New(rdb, "crmpulse:idx:old", nil)
+	if err := old.Ensure(ctx, meta); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.New(rdb, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = st.WithIndex(old)
+	d := storetest.NewDataset(storetest.DatasetOptions{N: 90, Dim: 24, Seed: 6})
+	want := map[string]store.Item{}
+	for r := range 30 {
+		ref := store.Ref{Connection: "sf_main", Object: store.TypeOpportunity, ID: fmt.Sprintf("006%04d", r)}
+		chunks := make([]store.Chunk, 3)
+		for i := range chunks {
+			it := d.Items[3*r+i]
+			chunks[i] = store.Chunk{Text: fmt.Sprintf("chunk %d of %s", i, ref), Vector: it.Vector, Attrs: it.Attrs}
+		}
+		if err := st.ReplaceChunks(ctx, ref, "", chunks); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range chunks {
+			want[c.ID] = c.Item()
+		}
+	}
+
+	dst := vectorset.New(rdb, IndexName("crmpulse:idx:crm", VectorSet), &vectorset.Options{Quant: vectorset.NoQuant})
+	src := func(yield func(store.Item) error) error { return st.ScanChunks(ctx, yield) }
+	res, err := Switch(ctx, rdb, "crmpulse:idx:crm:flavour", dst, meta, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Rebuilt || res.Items != len(want) {
+		t.Fatalf("Switch = %+v, want a rebuild of %d chunks", res, len(want))
+	}
+	if c, err := dst.Count(ctx); err != nil || c != int64(len(want)) {
+		t.Fatalf("Count = %d, %v; want %d", c, err, len(want))
+	}
+	for id, it := range want {
+		hits, err := dst.Search(ctx, store.Query{Vector: it.Vector, K: 1})
+		if err != nil || len(hits) != 1 || hits[0].ID != id || hits[0].Attrs != it.Attrs || hits[0].Score < 0.9999 {
+			t.Fatalf("chunk %s after rebuild: %+v, %v; want itself with %+v", id, hits, err, it.Attrs)
+		}
 	}
 }
