@@ -14,20 +14,22 @@ func (g *generator) writeSalesforce(c *customer) error {
 		m["CreatedById"], m["LastModifiedById"] = ownerID, ownerID
 		return m
 	}
-	ind := industries[c.ind]
-	typ, desc := "Customer - Direct", ind.descEN
+	typ := "Customer - Direct"
 	if c.prospect {
 		typ = "Prospect"
 	}
-	if c.ja {
-		desc = ind.descJA
-	}
 	acc := audit(map[string]any{
-		"Name": c.name, "Type": typ, "Industry": ind.sf, "NumberOfEmployees": float64(c.employees),
+		"Name": c.name, "Type": typ, "NumberOfEmployees": float64(c.employees),
 		"AnnualRevenue": c.revenue, "BillingCountry": c.country, "BillingCity": c.city,
-		"Website": "https://www." + c.domain, "Phone": c.phone, "Description": desc,
+		"Phone": c.phone, "Description": c.accountDescription(),
 		"AccountSource": leadSources[c.band%len(leadSources)], "OwnerId": ownerID,
 	})
+	if c.industryName != "" {
+		acc["Industry"] = c.industryName
+	}
+	if c.domain != "" {
+		acc["Website"] = "https://www." + c.domain
+	}
 	if !c.lastAct.IsZero() {
 		acc["LastActivityDate"] = NewDate(c.lastAct)
 	}
@@ -122,6 +124,18 @@ func (g *generator) writeSalesforce(c *customer) error {
 	return nil
 }
 
+func (c *customer) accountDescription() string {
+	switch {
+	case c.description != "":
+		return c.description
+	case c.ind < 0:
+		return ""
+	case c.ja:
+		return industries[c.ind].descJA
+	}
+	return industries[c.ind].descEN
+}
+
 func forecast(st Stage) string {
 	switch {
 	case st.Won:
@@ -144,6 +158,9 @@ func personName(first, last string, ja bool) string {
 }
 
 func dealName(c *customer, d *genDeal) string {
+	if d.name != "" {
+		return d.name
+	}
 	return fmt.Sprintf("%s - %s %s %d", c.name, Products[d.product], d.typ, d.close.Year())
 }
 
@@ -162,18 +179,19 @@ func hsStage(stage int) Stage {
 func (g *generator) writeHubSpot(c *customer) error {
 	s := g.sb.HS
 	owner := g.sb.Owners[c.owner].HubSpotID
-	ind := industries[c.ind]
-	life, typ, desc := "customer", "OTHER", ind.descEN
+	life, typ := "customer", "OTHER"
 	if c.prospect {
 		life, typ = "opportunity", "PROSPECT"
 	}
-	if c.ja {
-		desc = ind.descJA
+	co := map[string]any{"name": c.name, "numberofemployees": float64(c.employees), "annualrevenue": c.revenue,
+		"country": c.country, "city": c.city, "phone": c.phone, "description": c.accountDescription(), "type": typ,
+		"lifecyclestage": life, "hubspot_owner_id": owner}
+	if v, ok := HubSpotIndustries[c.industryName]; ok {
+		co["industry"] = v
 	}
-	co := map[string]any{"name": c.name, "domain": c.domain, "industry": HubSpotIndustries[ind.sf],
-		"numberofemployees": float64(c.employees), "annualrevenue": c.revenue, "country": c.country, "city": c.city,
-		"phone": c.phone, "website": "www." + c.domain, "description": desc, "type": typ, "lifecyclestage": life,
-		"hubspot_owner_id": owner}
+	if c.domain != "" {
+		co["domain"], co["website"] = c.domain, "www."+c.domain
+	}
 	if !c.lastAct.IsZero() {
 		co["notes_last_updated"] = c.lastAct
 	}

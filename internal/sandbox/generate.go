@@ -56,6 +56,9 @@ type customer struct {
 	champLeft  time.Time
 	lastAct    time.Time
 	futureBuys []int // products bought in (Horizon, Horizon+Holdout]
+
+	industryName string // Salesforce Industry value
+	description  string // overrides the industry's account description
 }
 
 type genContact struct {
@@ -77,6 +80,7 @@ type genDeal struct {
 	competitor  string
 	source      string
 	description string
+	name        string // overrides the generated name
 	sfID, hsID  string
 }
 
@@ -236,6 +240,7 @@ func (g *generator) simulate(rng *rand.Rand, i int) *customer {
 	}
 	a.band = weighted(rng, bw)
 	b, ind := bands[a.band], industries[a.ind]
+	c.industryName = ind.sf
 	c.employees = b.min + int(float64(b.max-b.min)*math.Pow(rng.Float64(), 2))
 	c.revenue = math.Round(float64(c.employees)*(120_000+rng.Float64()*280_000)/1000) * 1000
 	g.name(rng, c)
