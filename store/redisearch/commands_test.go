@@ -62,7 +62,7 @@ func TestEnsureCreatesIndexAliasAndMeta(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestEnsureHNSWOptions(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", &Options{M: 32, EFConstruction: 400})
+	x, err := New(w.client(), "qe:crm", &Options{M: 32, EFConstruction: 400})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestEnsureExistingIndexChecksMetaAndList(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestEnsureRecreatesIndexLostBehindMeta(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestSearchCommandHostileTagsAndReply(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestSearchDefaultsAndUnfilteredQuery(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", &Options{EFRuntime: 8})
+	x, err := New(w.client(), "qe:crm", &Options{EFRuntime: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestSearchRefusesBeforeSending(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestSearchNilFieldListIsAnError(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestUpsertWritesHashesInMulti(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestCountAndDropCommands(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestInfoParsesVectorAttributes(t *testing.T) {
 		}
 		return ""
 	})
-	x, err := New(w.client(), "crm", nil)
+	x, err := New(w.client(), "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,4 +465,41 @@ func TestInfoParsesVectorAttributes(t *testing.T) {
 		t.Errorf("Info =\n%+v\nwant\n%+v", got, want)
 	}
 	wantCommands(t, w.Commands(), [][]string{{"get", "qe:crm:meta"}, {"FT.INFO", "qe:crm:v1"}})
+}
+
+// TestEnsureMigratesOlderSchema: metadata written by an older schema version
+// makes Ensure build the current index over the same hashes, move the alias,
+// and drop the old index without its documents.
+func TestEnsureMigratesOlderSchema(t *testing.T) {
+	older := `{"embedder":"minilm","dimension":4,"schema":0,"index":"qe:crm:v0"}`
+	w := newWireRecorder(t, func(cmd []string) string {
+		if cmd[0] == "get" {
+			return bulk(older)
+		}
+		return ""
+	})
+	x, err := New(w.client(), "qe:crm", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if err := x.Ensure(context.Background(), store.IndexMeta{Embedder: "minilm", Dimension: 4}); err != nil {
+		t.Fatal(err)
+	}
+	got := w.Commands()
+	var names []string
+	for _, c := range got {
+		names = append(names, c[0])
+	}
+	if want := []string{"get", "FT.CREATE", "FT.ALIASUPDATE", "set", "FT.DROPINDEX"}; !slices.Equal(names, want) {
+		t.Fatalf("commands %q, want %q", names, want)
+	}
+	if c := got[1]; c[1] != "qe:crm:v1" || !slices.Equal(c[2:7], []string{"ON", "HASH", "PREFIX", "1", "qe:crm:doc:"}) {
+		t.Errorf("FT.CREATE %q", c[:7])
+	}
+	wantCommands(t, got[2:], [][]string{
+		{"FT.ALIASUPDATE", "qe:crm", "qe:crm:v1"},
+		{"set", "qe:crm:meta", metaJSON4},
+		{"FT.DROPINDEX", "qe:crm:v0"},
+	})
 }
