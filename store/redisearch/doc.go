@@ -10,18 +10,19 @@
 //
 // # Layout
 //
-// For an index named n (schema version v):
+// For an index named n (schema version v), e.g. "crmpulse:idx:crm:qe" as
+// store/flavour names it:
 //
-//	qe:n:doc:<chunk id>   HASH: vec (FP32 little-endian blob), one field per
-//	                      non-zero attribute (type conn account record
-//	                      industry size stage segment kind date amount)
-//	qe:n:meta             STRING: JSON {embedder, dimension, schema, index}
-//	qe:n:v<v>             the FT index (ON HASH PREFIX 1 qe:n:doc:)
-//	qe:n                  alias of the current index; queries go through it
+//	n:doc:<chunk id>   HASH: vec (FP32 little-endian blob), one field per
+//	                   non-zero attribute (type conn account record industry
+//	                   size stage segment kind date amount)
+//	n:meta             STRING: JSON {embedder, dimension, schema, index}
+//	n:v<v>             the FT index (ON HASH PREFIX 1 n:doc:)
+//	n                  alias of the current index; queries go through it
 //
 // The hashes are written with go-redis (HSET), never with redisearch-go's
 // FT.ADD paths; the index picks them up as they are written. A schema change
-// creates qe:n:v<v+1> over the same hashes, moves the alias and drops the old
+// creates n:v<v+1> over the same hashes, moves the alias and drops the old
 // index without its documents.
 //
 // Every categorical attribute is a CASESENSITIVE TAG (exact matches, like the
@@ -34,7 +35,7 @@
 //
 // Search sends
 //
-//	FT.SEARCH qe:n "(<filters>)=>[KNN $k @vec $blob EF_RUNTIME $ef AS dist]"
+//	FT.SEARCH n "(<filters>)=>[KNN $k @vec $blob EF_RUNTIME $ef AS dist]"
 //	  LIMIT 0 k RETURN 12 dist type ... amount SORTBY dist ASC
 //	  PARAMS 6 k <k> blob <bytes> ef <ef> DIALECT 2
 //

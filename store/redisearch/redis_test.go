@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 func TestEnsureWithoutQueryEngine(t *testing.T) {
 	rdb := redistest.Client(t)
-	x, err := New(rdb, "crm", nil)
+	x, err := New(rdb, "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestPoolFollowsGoRedisOptions(t *testing.T) {
 	rdb := redis.NewClient(&o)
 	defer rdb.Close()
 
-	x, err := New(rdb, "crm", nil)
+	x, err := New(rdb, "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestPoolFollowsGoRedisOptions(t *testing.T) {
 	o.Password = "wrong"
 	bad := redis.NewClient(&o)
 	defer bad.Close()
-	y, err := New(bad, "crm", nil)
+	y, err := New(bad, "qe:crm", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestPoolFollowsGoRedisOptions(t *testing.T) {
 func TestNewRefusesBadNames(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer rdb.Close()
-	for _, name := range []string{"", "a b", "{acct}", "x\n"} {
+	for _, name := range []string{"", "a b", "tab\there", "x\n", "nul\x00"} {
 		if _, err := New(rdb, name, nil); err == nil {
 			t.Errorf("New(%q) accepted", name)
 		}
