@@ -162,10 +162,17 @@ func checkRetry(maxWait time.Duration) retryablehttp.CheckRetry {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return false, err
 		}
-		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusForbidden) {
 			if d, ok := RetryAfter(resp.Header, time.Now()); ok && d > maxWait {
 				return false, nil
 			}
+		}
+		// A 403 that says when to come back (Salesforce REQUEST_LIMIT_EXCEEDED
+		// under a short-lived limit) is worth the wait; one without
+		// Retry-After (permissions, daily quota) is not.
+		if resp != nil && resp.StatusCode == http.StatusForbidden {
+			d, ok := RetryAfter(resp.Header, time.Now())
+			return ok && d <= maxWait, nil
 		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
@@ -193,7 +200,7 @@ func backoff(o *Options) retryablehttp.Backoff {
 }
 
 func retryAfterOf(resp *http.Response) (time.Duration, bool) {
-	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
+	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusForbidden) {
 		return 0, false
 	}
 	return RetryAfter(resp.Header, time.Now())
