@@ -47,7 +47,7 @@ type Harness struct {
 	Secrets func() []string
 	// WriteField names a writable custom field to provision for object
 	// accounts, with its neutral type; BadValue is rejected by the CRM.
-	WriteField         connectors.FieldSpec
+	WriteField          connectors.FieldSpec
 	GoodValue, BadValue any
 	// SegmentField is a picklist field for segments on accounts.
 	SegmentField connectors.FieldSpec
