@@ -115,7 +115,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	writeJSON(w, status, e)
 }
 
-// rateLimitError is the 429 body of policy, with Retry-After set when
+// writeRateLimit writes the 429 body of policy, with Retry-After set when
 // retryAfter is positive (HubSpot does not always send it).
 func writeRateLimit(w http.ResponseWriter, r *http.Request, policy string, retryAfter time.Duration) {
 	msg := "You have reached your ten_secondly_rolling limit."

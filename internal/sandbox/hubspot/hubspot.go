@@ -24,8 +24,8 @@
 //
 // # Limits
 //
-// The object list endpoint clamps limit to 100 (as the live API does, no
-// error). Search answers 400 once after+limit exceeds 10,000, and is limited
+// The object list endpoint clamps limit to 100 rather than answering 400
+// (the live behaviour past 100 is not documented). Search answers 400 once after+limit exceeds 10,000, and is limited
 // to SearchPerSecond requests per second of sandbox time (default 5; the
 // 429 carries no rate-limit headers). Other CRM responses carry the
 // X-HubSpot-RateLimit-* headers; the daily pair only for the private-app
@@ -39,6 +39,20 @@
 // category, ...}; the legacy token endpoint uses {status: "BAD_...",
 // message, correlationId}. Every response has an x-hubspot-correlation-id
 // header.
+//
+// # Assumptions
+//
+// Where the public documentation does not pin a shape down, the sandbox
+// picks one and keeps it stable: /oauth/v3/token errors carry the legacy
+// reason (BAD_REFRESH_TOKEN, BAD_AUTH_CODE, ...) as subCategory; a duplicate
+// property answers 409 OBJECT_ALREADY_EXISTS; a duplicate list name answers
+// 400 VALIDATION_ERROR with subCategory ILS.DUPLICATE_LIST_NAMES; v4 batch
+// association reads report inputs without associations as per-input
+// OBJECT_NOT_FOUND errors in a 207; batch updates report invalid inputs per
+// input in a 207 and write the valid ones. Search sorts given as plain
+// strings are ignored (records come back in id order). Records written less
+// than IndexLag ago are invisible to search (not served in their previous
+// version). propertiesWithHistory holds the current version only.
 package hubspot
 
 import (
