@@ -34,16 +34,30 @@
 // (dual write; delete from both), roughly doubling vector memory. Disable it
 // with Options.NoAccountSets.
 //
+// Defaults: EF 200 (search), FILTER-EF max(4000, 400·K), build EF 200, M 16.
+// FILTER-EF is what keeps filtered recall up: at the server default
+// (COUNT·100) a 10 %-selective filter stops before it has seen enough
+// matching nodes.
+//
 // # Quantisation
 //
 // Q8 (int8 per component plus a range float) is the default. Measured on
 // Redis 8.0.2 at M=16: ~1,160 bytes per element at 384-d against ~2,310 with
-// NOQUANT (and ~2,310 vs ~6,920 at 1536-d), while recall@10 of filtered
-// top-10 queries on clustered 384-d data stays above 0.95 (see the storetest
-// recall test, which this package runs). BIN (1 bit per component) cuts memory
+// NOQUANT (and ~2,310 vs ~6,920 at 1536-d). With Q8 the storetest recall test
+// (10,000 clustered 384-d vectors, 120 queries mixing broad, combined,
+// numeric-range and account filters) measures recall@10 = 0.983 against an
+// exact float32 brute force, so full precision would double memory for at
+// most a point or two of recall. BIN (1 bit per component) cuts memory
 // further but costs ~15 points of recall, which retrieval for insights cannot
 // afford. The quantisation and M are stored in N:meta and sent with every
 // VADD; Ensure refuses an index created with other settings.
+//
+// # Performance (2-core machine, Redis 8.0.2, 384-d Q8, one client)
+//
+// 10k vectors: filtered top-10 p50 6–8 ms, p99 10–15 ms; unfiltered p50
+// 0.8 ms; account-scoped p50 0.2 ms. Inserts ~1,300/s in 1,000-item
+// Upserts, ~700/s in 200-item Upserts, both counting the per-account copy
+// (go test -bench . ./store/vectorset).
 package vectorset
 
 import (
