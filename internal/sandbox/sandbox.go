@@ -6,6 +6,74 @@
 // The package itself holds the state both dialects share: the two table
 // stores, the clock, the recorded truth of the synthetic customers, API call
 // counters, fault switches and OAuth tokens.
+//
+// # Generative model
+//
+// New generates Options.Accounts accounts. Account i draws everything from
+// its own PCG stream seeded by (Seed, i), so the same seed gives identical
+// data and a smaller base is a prefix of a larger one. Each account has an
+// industry (10, weighted), a size band (1-50 … 5000+), a language (Japanese
+// with probability JapaneseShare, else English) and a name in that language.
+//
+// Purchases follow a BG/NBD-like latent process: a rate λ ~ Gamma(3, 0.45)
+// purchases per year (times a size-band factor) and, after every purchase, a
+// drop-out with probability p ~ Beta(1.5, 10). The first purchase falls in
+// the History window (25% of customers predate it and were migrated into the
+// CRM in one batch; 12% of accounts are prospects that never buy). A
+// drop-out becomes effective 60-300 days after the purchase that triggered
+// it (the subscription runs out); that instant is the account's churn date,
+// caused by one or two drivers (budget_cut, competitor, champion_left,
+// complaints, low_usage). Each purchase is a Closed Won opportunity (New
+// Business, Upgrade to a product chosen by the account's latent product
+// affinity, or Renewal); lost pipeline (about 1.6 per purchase, with loss
+// reasons and named competitors), the lapsed renewal of churned accounts and
+// open pipeline of live accounts complete the opportunities. Amounts are
+// list prices scaled by size band with log-normal noise.
+//
+// Activities (emails, calls, meetings, notes, tasks; Salesforce Task/Event,
+// HubSpot engagements) arrive as a Poisson process (about 7 per year times a
+// size-band factor times ActivityScale) plus a few per opportunity. Their
+// text reflects the account's situation: over the 120 days before drop-out
+// the rate decays to 30% and the share of activities about the churn
+// drivers rises from 25% to 90% (予算削減, competitor evaluations, 担当者退職
+// with the champion contact marked as having left, complaints, low usage);
+// after drop-out only unanswered follow-ups remain. Healthy accounts talk
+// about routine business, happy usage or expansion plans (拡大), with some
+// noise (the odd complaint or competitor mention).
+//
+// # Truth and backtests
+//
+// The truth (Sandbox.Truth, written by WriteTruth; never served by the CRM
+// APIs) records per account the latent λ and p, the drop-out instant, the
+// drivers, the products owned and the cross-sell fit (products not owned
+// whose latent affinity is at least 0.6, plus whatever the account buys
+// after Horizon). Horizon is the sandbox "now" and Cutoff = Horizon - Holdout
+// (180 days by default). Backtest: fit on data stamped up to Cutoff, score
+// the accounts with AliveAtCutoff, compare with Churned (drop-out in
+// (Cutoff, Horizon]). Forward check at Horizon: ChurnsSoon (drop-out within
+// Holdout after Horizon), whose decline already shows in the CRM.
+//
+// # Time steps
+//
+// Step(days) advances the clock and mutates both tenants deterministically
+// (seed and step number): new deals and emails, stage moves and amount
+// edits, a bulk edit whose records share one stamp, soft deletes, undeletes,
+// purges and the churn events of accounts whose drop-out falls in the step.
+// Faults.MutateOnPage makes records change while a client pages (the
+// dialects call OnPage).
+//
+// # Import
+//
+// With Options.ImportDir the customer base is read from accounts, contacts,
+// opportunities and activities files (CSV or JSON); the columns are
+// documented in testdata/import-example/README.md:
+//
+//	accounts:      key*, name*, industry, employees, annual_revenue, country, city, website, phone, language, created, description
+//	contacts:      account_key*, last_name*, first_name, email, title, phone, champion
+//	opportunities: account_key*, product*, stage*, close_date*, name, type, amount, created, loss_reason, competitor
+//	activities:    account_key*, kind*, timestamp*, subject, body, contact_email, direction
+//
+// Bad rows are skipped, logged and listed in Sandbox.Import with file and line.
 package sandbox
 
 import (
