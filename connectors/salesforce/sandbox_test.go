@@ -17,7 +17,7 @@ import (
 	"github.com/crmpulse/crmpulse/connectors/salesforce"
 	"github.com/crmpulse/crmpulse/internal/httpx"
 	"github.com/crmpulse/crmpulse/internal/sandbox"
-	sfsandbox "github.com/crmpulse/crmpulse/internal/sandbox/salesforce"
+	"github.com/crmpulse/crmpulse/internal/sandbox/sandboxsrv"
 )
 
 func noWait(int, time.Duration) time.Duration { return 0 }
@@ -30,16 +30,10 @@ var testKey = func() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
 }()
 
-// startSandbox serves a sandbox's org over HTTP.
+// startSandbox serves a sandbox over HTTP; its Date header is the sandbox clock.
 func startSandbox(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, *httptest.Server) {
 	t.Helper()
-	sb, err := sandbox.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sfsandbox.New(sb))
-	t.Cleanup(srv.Close)
-	return sb, srv
+	return sandboxsrv.StartTest(t, opts)
 }
 
 func newDriver(t *testing.T, sb *sandbox.Sandbox, srv *httptest.Server, mut func(*salesforce.Options)) (*salesforce.Driver, *httpx.Session) {
@@ -57,7 +51,7 @@ func newDriver(t *testing.T, sb *sandbox.Sandbox, srv *httptest.Server, mut func
 	sess := httpx.NewSession(tok, salesforce.RefreshMinter(conf, tokenClient), nil)
 	opt := salesforce.Options{
 		Name: "sf-test", Session: sess, HTTP: httpx.Options{Wait: noWait},
-		Now: sb.Clock.Now, PageSize: 50, Lookback: 2 * time.Minute, Lag: 15 * time.Second,
+		PageSize: 50, Lookback: 2 * time.Minute, Lag: 15 * time.Second,
 	}
 	if mut != nil {
 		mut(&opt)
@@ -108,7 +102,7 @@ func TestJWTBearerSurvivesRevocation(t *testing.T) {
 	tokenClient := &http.Client{Transport: httpx.NewTransport(httpx.Options{Wait: noWait})}
 	conf := salesforce.JWTConfig(srv.URL, sb.Opt.ClientID, sb.Opt.Username, testKey)
 	sess := httpx.NewSession(nil, salesforce.JWTMinter(conf, tokenClient), nil)
-	d, err := salesforce.New(salesforce.Options{Name: "sf-jwt", Session: sess, HTTP: httpx.Options{Wait: noWait}, Now: sb.Clock.Now})
+	d, err := salesforce.New(salesforce.Options{Name: "sf-jwt", Session: sess, HTTP: httpx.Options{Wait: noWait}})
 	if err != nil {
 		t.Fatal(err)
 	}
