@@ -1,0 +1,55 @@
+package sync
+
+import "github.com/crmpulse/crmpulse/store"
+
+// TypeDigest is the store object type of activity digests: the packed
+// activity chunks of one account and period, owned by the account (see the
+// package documentation). Its records exist only as chunk owners.
+const TypeDigest = "digest"
+
+// The analysis queue: a Redis Stream at <ns>:queue:analysis (AnalysisQueue)
+// to which the engine appends one entry per account whose content changed,
+// after the account's chunks and aggregates are written. Entries carry the
+// fields below. Delivery is at least once: an interrupted run may append an
+// account again. Consumers read it with a consumer group and trim it.
+const (
+	// QueueAnalysis is the key suffix of the stream: store.Key(QueueAnalysis).
+	QueueAnalysis = "queue:analysis"
+	// QueueFieldConn is the connection name.
+	QueueFieldConn = "conn"
+	// QueueFieldAccount is the account id.
+	QueueFieldAccount = "account"
+	// QueueFieldDeleted is "1" when the account no longer exists (deleted in
+	// the CRM or erased); absent otherwise.
+	QueueFieldDeleted = "deleted"
+)
+
+// AnalysisQueue returns the stream key of the analysis queue of st's namespace.
+func AnalysisQueue(st *store.Store) string { return st.Key(QueueAnalysis) }
+
+// Keys the engine owns, beside the store's own (all under the namespace):
+//
+//	<ns>:dirty:<conn>              set     accounts whose derived data must be rebuilt
+//	<ns>:derived:<conn>:<account>  hash    chunk owner ref -> content hash of its chunks
+//	<ns>:agg:<conn>:<account>      string  Aggregate JSON
+//	<ns>:quarantine:<conn>         hash    "<object>:<id>" -> Quarantined JSON
+//	<ns>:reconciled:<conn>         string  RFC 3339 time of the last id reconciliation
+//	<ns>:lock:sync:<conn>          string  run lock (token, expires)
+//	<ns>:queue:analysis            stream  see QueueAnalysis
+func dirtyKey(st *store.Store, conn string) string { return st.Key("dirty", conn) }
+
+func derivedKey(st *store.Store, conn, account string) string {
+	return st.Key("derived", conn, account)
+}
+
+// AggregateKey is where the aggregate of an account is kept.
+func AggregateKey(st *store.Store, conn, account string) string {
+	return st.Key("agg", conn, account)
+}
+
+// QuarantineKey is the hash of quarantined records of a connection.
+func QuarantineKey(st *store.Store, conn string) string { return st.Key("quarantine", conn) }
+
+func reconciledKey(st *store.Store, conn string) string { return st.Key("reconciled", conn) }
+
+func lockKey(st *store.Store, conn string) string { return st.Key("lock", "sync", conn) }
