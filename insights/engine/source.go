@@ -1,0 +1,279 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crmpulse/crmpulse/insights/churn"
+	"github.com/crmpulse/crmpulse/store"
+)
+
+// Source reads account histories. The engine needs nothing else from the
+// synced data.
+type Source interface {
+	// Accounts returns the ids of the connection's accounts.
+	Accounts(ctx context.Context, conn string) ([]string, error)
+	// History returns everything stored about one account.
+	History(ctx context.Context, conn, id string) (churn.AccountHistory, error)
+}
+
+// SourceFuncs adapts two functions (for instance the sync engine's loaders)
+// to a Source.
+type SourceFuncs struct {
+	AccountsFunc func(ctx context.Context, conn string) ([]string, error)
+	HistoryFunc  func(ctx context.Context, conn, id string) (churn.AccountHistory, error)
+}
+
+// Accounts calls AccountsFunc.
+func (f SourceFuncs) Accounts(ctx context.Context, conn string) ([]string, error) {
+	return f.AccountsFunc(ctx, conn)
+}
+
+// History calls HistoryFunc.
+func (f SourceFuncs) History(ctx context.Context, conn, id string) (churn.AccountHistory, error) {
+	return f.HistoryFunc(ctx, conn, id)
+}
+
+// StoreSource reads histories from the records the sync wrote into the
+// store: the account record, and the contacts, opportunities and activities
+// in its account index. Won opportunities are the purchases (close date,
+// amount, products). Field names are the connectors' neutral keys.
+type StoreSource struct {
+	Store *store.Store
+	// Concurrency bounds the record reads in flight (default 16).
+	Concurrency int
+}
+
+var _ Source = (*StoreSource)(nil)
+
+// Object names as the store knows them (singular, with the plural tolerated).
+func objectOf(o string) string {
+	return strings.TrimSuffix(strings.ToLower(o), "s")
+}
+
+// Accounts lists the connection's stored account records.
+func (s *StoreSource) Accounts(ctx context.Context, conn string) ([]string, error) {
+	ids, err := s.Store.RecordIDs(ctx, conn, store.TypeAccount)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		if ids, err = s.Store.RecordIDs(ctx, conn, "accounts"); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// History loads one account.
+func (s *StoreSource) History(ctx context.Context, conn, id string) (churn.AccountHistory, error) {
+	refs, err := s.Store.AccountRecords(ctx, conn, id)
+	if err != nil {
+		return churn.AccountHistory{}, err
+	}
+	recs := make([]*store.Record, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(s.Concurrency, 16))
+	for i, r := range refs {
+		g.Go(func() error {
+			rec, err := s.Store.GetRecord(gctx, r)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // chunk-only entries (documents) or deleted meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			recs[i] = &rec
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return churn.AccountHistory{}, fmt.Errorf("load history of %s/%s: %w", conn, id, err)
+	}
+	var list []store.Record
+	for _, r := range recs {
+		if r != nil {
+			list = append(list, *r)
+		}
+	}
+	h, ok := HistoryFromRecords(id, list)
+	if !ok {
+		return h, fmt.Errorf("load history of %s/%s: %w", conn, id, store.ErrNotFound)
+	}
+	return h, nil
+}
+
+// HistoryFromRecords builds an account history from stored records; ok is
+// false when the account record itself is not among them.
+func HistoryFromRecords(id string, recs []store.Record) (h churn.AccountHistory, ok bool) {
+	h.ID = id
+	for _, r := range recs {
+		f := fields(r.Fields)
+		switch objectOf(r.Object) {
+		case "account":
+			if r.ID != id {
+				continue
+			}
+			ok = true
+			h.Name = f.str("name")
+			h.Industry = f.str("industry")
+			h.Employees = int(f.num("employees"))
+			h.Owner = f.str("owner")
+			h.FirstSeen = f.time("created")
+			h.Renewal = f.time("renewal")
+			h.ChurnedAt = f.time("churned_at")
+		case "contact":
+			h.Contacts = append(h.Contacts, churn.Contact{
+				ID: r.ID, Name: f.str("name"), Title: f.str("title"), Email: f.str("email"),
+				Role: f.str("role"), Champion: f.boolean("champion"), Left: f.time("left"),
+			})
+		case "opportunity":
+			closed := f.time("close_date")
+			isClosed, won := f.boolean("is_closed"), f.boolean("is_won")
+			o := churn.Opportunity{
+				ID: r.ID, Name: f.str("name"), Stage: f.str("stage"), Amount: f.num("amount"),
+				Created: f.time("created"), Won: won, Lost: isClosed && !won,
+				LossReason: f.str("loss_reason"), Competitor: f.str("competitor"), Products: f.list("products"),
+			}
+			if isClosed {
+				o.Closed = closed
+			}
+			if o.Created.IsZero() {
+				o.Created = closed
+			}
+			h.Opportunities = append(h.Opportunities, o)
+			if won && !closed.IsZero() {
+				h.Purchases = append(h.Purchases, churn.Purchase{ID: r.ID, Date: closed, Amount: o.Amount, Products: o.Products})
+			}
+		case "activity":
+			a := churn.Activity{ID: r.ID, Date: f.time("date"), Kind: f.str("kind"), Subject: f.str("subject"), Text: f.str("body")}
+			if cs := f.list("contact_ids"); len(cs) > 0 {
+				a.ContactID = cs[0]
+			}
+			if a.Date.IsZero() {
+				a.Date = r.Modified
+			}
+			h.Activities = append(h.Activities, a)
+		}
+	}
+	if h.FirstSeen.IsZero() {
+		for _, p := range h.Purchases {
+			if h.FirstSeen.IsZero() || p.Date.Before(h.FirstSeen) {
+				h.FirstSeen = p.Date
+			}
+		}
+	}
+	sortHistory(&h)
+	return h, ok
+}
+
+func sortHistory(h *churn.AccountHistory) {
+	sort.SliceStable(h.Purchases, func(i, j int) bool { return h.Purchases[i].Date.Before(h.Purchases[j].Date) })
+	sort.SliceStable(h.Opportunities, func(i, j int) bool { return h.Opportunities[i].Created.Before(h.Opportunities[j].Created) })
+	sort.SliceStable(h.Activities, func(i, j int) bool { return h.Activities[i].Date.Before(h.Activities[j].Date) })
+	sort.SliceStable(h.Contacts, func(i, j int) bool { return h.Contacts[i].ID < h.Contacts[j].ID })
+}
+
+// fields reads normalised values that went through JSON (times as RFC 3339
+// strings, lists as []any, numbers as float64) as well as native ones.
+type fields map[string]any
+
+func (f fields) str(k string) string {
+	switch v := f[k].(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return ""
+}
+
+func (f fields) num(k string) float64 {
+	switch v := f[k].(type) {
+	case float64:
+		return v
+	case int:
+		return float64(v)
+	case int64:
+		return float64(v)
+	case string:
+		x, _ := strconv.ParseFloat(v, 64)
+		return x
+	}
+	return 0
+}
+
+func (f fields) boolean(k string) bool {
+	switch v := f[k].(type) {
+	case bool:
+		return v
+	case string:
+		b, _ := strconv.ParseBool(v)
+		return b
+	}
+	return false
+}
+
+func (f fields) time(k string) time.Time {
+	switch v := f[k].(type) {
+	case time.Time:
+		return v.UTC()
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z0700", "2006-01-02"} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t.UTC()
+			}
+		}
+	}
+	return time.Time{}
+}
+
+func (f fields) list(k string) []string {
+	switch v := f[k].(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	case string:
+		var out []string
+		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' }) {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// SizeBand returns the employee-count band of an account ("" when unknown):
+// 1-50, 51-200, 201-1000, 1001-5000, 5000+.
+func SizeBand(employees int) string {
+	switch {
+	case employees <= 0:
+		return ""
+	case employees <= 50:
+		return "1-50"
+	case employees <= 200:
+		return "51-200"
+	case employees <= 1000:
+		return "201-1000"
+	case employees <= 5000:
+		return "1001-5000"
+	default:
+		return "5000+"
+	}
+}
