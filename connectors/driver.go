@@ -110,6 +110,9 @@ type FieldInfo struct {
 	Custom     bool
 	Updateable bool
 	Options    []Option
+	// Length is the most characters a text field holds (0: unknown or not
+	// text).
+	Length int
 }
 
 // SegmentSpec is a dynamic segment: records of Object whose Field equals Value.
@@ -120,6 +123,12 @@ type SegmentSpec struct {
 	Value   string // the value selecting members
 	Label   string // label of Value when the field's options must grow
 	Columns []string
+	// ID is the Segment.ID an earlier EnsureSegment returned for this
+	// segment, when the caller kept it. The driver then updates that
+	// segment in place, renaming it to Name, instead of looking it up by
+	// name, so a renamed segment never leaves a duplicate behind. An ID
+	// that no longer exists falls back to the lookup by name.
+	ID string
 }
 
 // Segment identifies a CRM-native segment.

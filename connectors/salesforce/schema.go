@@ -16,6 +16,7 @@ type describeField struct {
 	Type           string `json:"type"`
 	Custom         bool   `json:"custom"`
 	Updateable     bool   `json:"updateable"`
+	Length         int    `json:"length"`
 	PicklistValues []struct {
 		Value  string `json:"value"`
 		Label  string `json:"label"`
@@ -82,6 +83,9 @@ func neutralType(sfType string) string {
 
 func toInfo(f describeField) connectors.FieldInfo {
 	fi := connectors.FieldInfo{Name: f.Name, Label: f.Label, Type: neutralType(f.Type), CRMType: f.Type, Custom: f.Custom, Updateable: f.Updateable}
+	if fi.Type == connectors.TypeText || fi.Type == connectors.TypeTextArea || fi.Type == connectors.TypePicklist {
+		fi.Length = f.Length
+	}
 	for _, p := range f.PicklistValues {
 		if p.Active {
 			fi.Options = append(fi.Options, connectors.Option{Value: p.Value, Label: p.Label})
