@@ -19,7 +19,7 @@
 // Rules are tried in this order; the first that holds names the segment
 // (every R, F, M combination lands in exactly one):
 //
-//	Champions        R ≥ 4, F ≥ 4, M ≥ 4   bought recently, often, and spend the most
+//	VIP              R ≥ 4, F ≥ 4, M ≥ 4   bought recently, often, and spend the most
 //	Loyal            R ≥ 3, F ≥ 4          buy often and not lapsed
 //	Can't Lose       R ≤ 2, F ≥ 4, M ≥ 4   were among the best, now lapsing
 //	At Risk          R ≤ 2, F ≥ 3 or M ≥ 4 used to buy regularly or big, now lapsing
@@ -28,7 +28,7 @@
 //	Dormant          otherwise             long gone, few and small purchases
 //
 // Segment rank, used to call a migration an upgrade or a downgrade, follows
-// the desirability of the state: Champions 7, Loyal 6, Promising New 5,
+// the desirability of the state: VIP 7, Loyal 6, Promising New 5,
 // Needs Attention 4, Can't Lose 3, At Risk 2, Dormant 1.
 package segments
 

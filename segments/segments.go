@@ -1,6 +1,7 @@
 package segments
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -9,23 +10,28 @@ import (
 	"time"
 )
 
-// Segment keys.
+// Segment ids: stable slugs, used as CRM picklist (Salesforce) and
+// enumeration (HubSpot) values. Display labels are localised and may be
+// overridden in the configuration; the ids never change.
 const (
-	Champions      = "champions"
+	VIP            = "vip"
 	Loyal          = "loyal"
 	CantLose       = "cant_lose"
 	AtRisk         = "at_risk"
 	PromisingNew   = "promising_new"
 	NeedsAttention = "needs_attention"
 	Dormant        = "dormant"
+	// Prospect holds accounts without any won deal or order yet; it exists
+	// only when the account list is known (Options.Accounts, Design).
+	Prospect = "prospect"
 )
 
 // Comms is a recommended communication for a segment.
 type Comms struct {
-	Channel   string
-	Offer     string
-	Frequency string
-	Message   string
+	Channel   string `json:"channel"`
+	Offer     string `json:"offer"`
+	Frequency string `json:"frequency"`
+	Message   string `json:"message"`
 }
 
 type segmentDef struct {
@@ -37,7 +43,7 @@ type segmentDef struct {
 
 // defs are in rule order (the first match wins).
 var defs = []segmentDef{
-	{Champions, "Champions (VIP)", "優良顧客 (VIP)", 7, func(r, f, m int) bool { return r >= 4 && f >= 4 && m >= 4 },
+	{VIP, "VIP", "VIP(優良顧客)", 7, func(r, f, m int) bool { return r >= 4 && f >= 4 && m >= 4 },
 		Comms{"account manager call and executive business review", "early access to new features; referral programme", "monthly", "Thank them, involve them in the roadmap, ask for referrals and case studies."},
 		Comms{"担当営業からの電話とエグゼクティブ・ビジネスレビュー", "新機能の先行提供、紹介プログラム", "月1回", "日頃の感謝を伝え、ロードマップへの参画と紹介・事例化を依頼する。"}},
 	{Loyal, "Loyal", "ロイヤル顧客", 6, func(r, f, m int) bool { return r >= 3 && f >= 4 },
@@ -60,7 +66,16 @@ var defs = []segmentDef{
 		Comms{"低コストの自動メール配信", "再開特典の割引", "月1回、3回反応がなければ停止", "価値を思い出してもらい、反応がなければ配信を止めてコストを抑える。"}},
 }
 
+// prospectDef is the segment of accounts without orders; Classify never
+// returns it.
+var prospectDef = segmentDef{Prospect, "Prospect", "見込み客", 0, func(r, f, m int) bool { return false },
+	Comms{"SDR outreach and nurture emails", "discovery call, demo or trial; first-order incentive", "every two weeks", "Qualify the need and propose a small first project."},
+	Comms{"インサイドセールスからの連絡とナーチャリングメール", "ヒアリング、デモまたはトライアル、初回発注の特典", "2週間に1回", "課題を確認し、小さく始められる初回案件を提案する。"}}
+
 func defByKey(key string) (segmentDef, bool) {
+	if key == Prospect {
+		return prospectDef, true
+	}
 	for _, d := range defs {
 		if d.key == key {
 			return d, true
@@ -69,7 +84,8 @@ func defByKey(key string) (segmentDef, bool) {
 	return segmentDef{}, false
 }
 
-// Rank returns a segment's rank (7 best, 1 worst; 0 for an unknown key).
+// Rank returns a segment's rank (7 best, 1 worst; 0 for Prospect and for
+// an unknown key).
 func Rank(key string) int {
 	d, _ := defByKey(key)
 	return d.rank
@@ -108,6 +124,10 @@ type Options struct {
 	Currency string   // prefix for amounts in definitions, e.g. "¥" or "£"
 	Profiles map[string]Profile
 	B2B      B2BOptions
+	// Accounts lists every account of the customer base; those without an
+	// order on or before the as-of date are assigned to Prospect. Nil means
+	// only customers with orders are assigned and Prospect is not listed.
+	Accounts []string
 }
 
 // Assignment is one customer's segment.
@@ -119,18 +139,30 @@ type Assignment struct {
 
 // Segment summarises one segment of a result.
 type Segment struct {
-	Key, Name, NameJA string
-	Rank              int
+	Key    string `json:"id"` // stable slug (VIP, Loyal, ...)
+	Name   string `json:"name"`
+	NameJA string `json:"name_ja"`
+	Rank   int    `json:"rank"`
 	// Definition states the segment's conditions in plain terms with the
 	// actual cut-offs, e.g. "last order ≤ 30 days ago, ≥ 10 orders, total
 	// spend > ¥50,000".
-	Definition, DefinitionJA string
-	Count                    int
-	Share                    float64 // of all customers
-	MeanRecencyDays          float64
-	MeanFrequency            float64
-	MeanMonetary             float64
-	Comms, CommsJA           Comms
+	Definition      string  `json:"definition"`
+	DefinitionJA    string  `json:"definition_ja"`
+	Count           int     `json:"count"`
+	Share           float64 `json:"share"` // of all customers (all accounts with Prospect)
+	MeanRecencyDays float64 `json:"mean_recency_days"`
+	MeanFrequency   float64 `json:"mean_frequency"`
+	MeanMonetary    float64 `json:"mean_monetary"`
+	Comms           Comms   `json:"comms"`
+	CommsJA         Comms   `json:"comms_ja"`
+
+	// Set by Design: the display label and conditions in the configured
+	// language (after overrides), the recommended communication and the
+	// largest B2B sub-segments.
+	Label       string        `json:"label,omitempty"`
+	Conditions  string        `json:"conditions,omitempty"`
+	Strategy    *Strategy     `json:"strategy,omitempty"`
+	SubSegments []SubSegmentN `json:"sub_segments,omitempty"`
 }
 
 // Result is a full segmentation.
@@ -138,7 +170,7 @@ type Result struct {
 	AsOf        time.Time
 	Cutoffs     Cutoffs
 	Assignments []Assignment // sorted by customer id
-	Segments    []Segment    // all seven, by rank, best first
+	Segments    []Segment    // all seven (eight with Prospect), by rank, best first
 }
 
 // Assign computes RFM from the orders up to asOf, scores it, and assigns
@@ -156,10 +188,13 @@ func Assign(orders []Order, asOf time.Time, opts *Options) (*Result, error) {
 		o.B2B.EngagementLow = 3
 	}
 	rs, err := Aggregate(orders, asOf)
-	if err != nil {
+	if err != nil && (!errors.Is(err, ErrNoOrders) || len(o.Accounts) == 0) {
 		return nil, err
 	}
-	cut := QuintileCutoffs(rs)
+	cut := Cutoffs{}
+	if len(rs) > 0 {
+		cut = QuintileCutoffs(rs)
+	}
 	if o.Cutoffs != nil {
 		if err := o.Cutoffs.Validate(); err != nil {
 			return nil, err
@@ -168,8 +203,12 @@ func Assign(orders []Order, asOf time.Time, opts *Options) (*Result, error) {
 	}
 	cut.Score(rs)
 	res := &Result{AsOf: asOf, Cutoffs: cut, Assignments: make([]Assignment, len(rs))}
+	all := defs
+	if o.Accounts != nil {
+		all = append(append([]segmentDef(nil), defs...), prospectDef)
+	}
 	stats := map[string]*Segment{}
-	for _, d := range defs {
+	for _, d := range all {
 		en, ja := definition(d.key, cut, o.Currency)
 		stats[d.key] = &Segment{Key: d.key, Name: d.name, NameJA: d.nameJA, Rank: d.rank, Definition: en, DefinitionJA: ja, Comms: d.comms, CommsJA: d.commsJA}
 	}
@@ -184,14 +223,32 @@ func Assign(orders []Order, asOf time.Time, opts *Options) (*Result, error) {
 		s.MeanFrequency += float64(r.Frequency)
 		s.MeanMonetary += r.Monetary
 	}
-	for _, d := range defs {
+	if o.Accounts != nil {
+		buyers := make(map[string]bool, len(rs))
+		for _, r := range rs {
+			buyers[r.CustomerID] = true
+		}
+		seen := map[string]bool{}
+		for _, id := range o.Accounts {
+			if id == "" || buyers[id] || seen[id] {
+				continue
+			}
+			seen[id] = true
+			res.Assignments = append(res.Assignments, Assignment{RFM: RFM{CustomerID: id}, Segment: Prospect,
+				SubSegment: subSegment(prospectDef.name, o.Profiles[id], o.B2B, asOf)})
+			stats[Prospect].Count++
+		}
+		sort.Slice(res.Assignments, func(i, j int) bool { return res.Assignments[i].CustomerID < res.Assignments[j].CustomerID })
+	}
+	total := float64(len(res.Assignments))
+	for _, d := range all {
 		s := stats[d.key]
 		if s.Count > 0 {
 			n := float64(s.Count)
 			s.MeanRecencyDays /= n
 			s.MeanFrequency /= n
 			s.MeanMonetary /= n
-			s.Share = n / float64(len(rs))
+			s.Share = n / total
 		}
 		res.Segments = append(res.Segments, *s)
 	}
@@ -230,7 +287,7 @@ func definition(key string, c Cutoffs, cur string) (string, string) {
 	p := func(a, b string) pair { return pair{a, b} }
 	var parts []pair
 	switch key {
-	case Champions:
+	case VIP:
 		parts = []pair{p(recencyAtMost(c, 4)), p(freqAtLeast(c, 4)), p(moneyOver(c, 4, cur))}
 	case Loyal:
 		parts = []pair{p(recencyAtMost(c, 3)), p(freqAtLeast(c, 4))}
@@ -245,6 +302,8 @@ func definition(key string, c Cutoffs, cur string) (string, string) {
 		parts = []pair{p(recencyAtMost(c, 4)), p(freqAtMost(c, 2))}
 	case NeedsAttention:
 		parts = []pair{p(recencyAtMost(c, 3))}
+	case Prospect:
+		return "no won deal or order yet", "受注・購入実績なし"
 	case Dormant:
 		return "everyone else: typically last order > " + fmtNum(c.Recency[2], 0) + " days ago with few, small orders",
 			"上記以外(主に最終購入から" + fmtNum(c.Recency[2], 0) + "日超で購入回数・金額が少ない)"
@@ -256,12 +315,12 @@ func definition(key string, c Cutoffs, cur string) (string, string) {
 	}
 	suffix := ""
 	if key == Loyal {
-		suffix = " (and not Champions)"
+		suffix = " (and not VIP)"
 	}
 	if key == NeedsAttention {
 		suffix = " (and no earlier rule)"
 	}
-	jaSuffix := map[string]string{Loyal: "(優良顧客を除く)", NeedsAttention: "(上位の条件に該当しない)"}[key]
+	jaSuffix := map[string]string{Loyal: "(VIPを除く)", NeedsAttention: "(上位の条件に該当しない)"}[key]
 	return strings.Join(en, ", ") + suffix, strings.Join(ja, "、") + jaSuffix
 }
 

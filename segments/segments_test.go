@@ -69,7 +69,7 @@ func TestAssignOnlineRetail(t *testing.T) {
 			t.Errorf("bad assignment %+v", a)
 		}
 	}
-	ch, dor := by[Champions], by[Dormant]
+	ch, dor := by[VIP], by[Dormant]
 	if ch.Count == 0 || dor.Count == 0 {
 		t.Fatalf("champions %d, dormant %d: both should be populated", ch.Count, dor.Count)
 	}
@@ -90,7 +90,7 @@ func TestAssignOnlineRetail(t *testing.T) {
 	}
 	// Every assignment satisfies its segment's stated conditions.
 	for _, a := range res.Assignments {
-		if a.Segment == Champions && (a.RecencyDays > c.Recency[1] || float64(a.Frequency) <= c.Frequency[2] || a.Monetary <= c.Monetary[2]) {
+		if a.Segment == VIP && (a.RecencyDays > c.Recency[1] || float64(a.Frequency) <= c.Frequency[2] || a.Monetary <= c.Monetary[2]) {
 			t.Errorf("champion outside its definition: %+v", a)
 		}
 	}
@@ -160,7 +160,7 @@ func TestClassifyCoversAllScores(t *testing.T) {
 	for _, c := range []struct {
 		r, f, m int
 		want    string
-	}{{5, 5, 5, Champions}, {3, 5, 1, Loyal}, {1, 5, 5, CantLose}, {2, 3, 1, AtRisk}, {1, 1, 5, AtRisk}, {5, 1, 1, PromisingNew}, {3, 2, 2, NeedsAttention}, {4, 3, 3, NeedsAttention}, {1, 1, 1, Dormant}} {
+	}{{5, 5, 5, VIP}, {3, 5, 1, Loyal}, {1, 5, 5, CantLose}, {2, 3, 1, AtRisk}, {1, 1, 5, AtRisk}, {5, 1, 1, PromisingNew}, {3, 2, 2, NeedsAttention}, {4, 3, 3, NeedsAttention}, {1, 1, 1, Dormant}} {
 		if got := Classify(c.r, c.f, c.m); got != c.want {
 			t.Errorf("Classify(%d,%d,%d) = %s, want %s", c.r, c.f, c.m, got, c.want)
 		}
@@ -193,14 +193,14 @@ func TestConfiguredCutoffsAndB2B(t *testing.T) {
 	for _, a := range res.Assignments {
 		got[a.CustomerID] = a
 	}
-	if got["big"].Segment != Champions || got["big"].SubSegment != "Champions (VIP) · Manufacturing · Enterprise (1000+) · High engagement · Renewal ≤ 90 days" {
+	if got["big"].Segment != VIP || got["big"].SubSegment != "VIP · Manufacturing · Enterprise (1000+) · High engagement · Renewal ≤ 90 days" {
 		t.Errorf("big: %+v", got["big"])
 	}
 	if got["new"].Segment != PromisingNew || !strings.Contains(got["new"].SubSegment, "Unknown industry") {
 		t.Errorf("new: %+v", got["new"])
 	}
 	for _, s := range res.Segments {
-		if s.Key == Champions && s.Definition != "last order ≤ 90 days ago, ≥ 7 orders, total spend > ¥30,000" {
+		if s.Key == VIP && s.Definition != "last order ≤ 90 days ago, ≥ 7 orders, total spend > ¥30,000" {
 			t.Errorf("champions definition %q", s.Definition)
 		}
 	}
@@ -212,8 +212,8 @@ func TestConfiguredCutoffsAndB2B(t *testing.T) {
 
 func TestMigrate(t *testing.T) {
 	a := func(id, seg string) Assignment { return Assignment{RFM: RFM{CustomerID: id}, Segment: seg} }
-	t0 := []Assignment{a("1", Champions), a("2", Champions), a("3", Loyal), a("4", AtRisk), a("5", Dormant), a("6", PromisingNew)}
-	t1 := []Assignment{a("1", Champions), a("2", CantLose), a("3", Champions), a("4", Dormant), a("6", Loyal), a("7", PromisingNew)}
+	t0 := []Assignment{a("1", VIP), a("2", VIP), a("3", Loyal), a("4", AtRisk), a("5", Dormant), a("6", PromisingNew)}
+	t1 := []Assignment{a("1", VIP), a("2", CantLose), a("3", VIP), a("4", Dormant), a("6", Loyal), a("7", PromisingNew)}
 	m := Migrate(t0, t1)
 	if m.Upgrades != 2 || m.Downgrades != 2 || m.Unchanged != 1 {
 		t.Errorf("up %d down %d same %d, want 2 2 1", m.Upgrades, m.Downgrades, m.Unchanged)
@@ -222,9 +222,9 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("entered %v left %v", m.Entered, m.Left)
 	}
 	want := []Move{
-		{From: Champions, To: Champions, Direction: "same", Count: 1, AccountIDs: []string{"1"}},
-		{From: Champions, To: CantLose, Direction: "downgrade", Count: 1, AccountIDs: []string{"2"}},
-		{From: Loyal, To: Champions, Direction: "upgrade", Count: 1, AccountIDs: []string{"3"}},
+		{From: VIP, To: VIP, Direction: "same", Count: 1, AccountIDs: []string{"1"}},
+		{From: VIP, To: CantLose, Direction: "downgrade", Count: 1, AccountIDs: []string{"2"}},
+		{From: Loyal, To: VIP, Direction: "upgrade", Count: 1, AccountIDs: []string{"3"}},
 		{From: PromisingNew, To: Loyal, Direction: "upgrade", Count: 1, AccountIDs: []string{"6"}},
 		{From: AtRisk, To: Dormant, Direction: "downgrade", Count: 1, AccountIDs: []string{"4"}},
 	}
@@ -235,7 +235,7 @@ func TestMigrate(t *testing.T) {
 
 // TestMigrateOverTime segments the retail slice at two dates three months
 // apart: customers who stop buying can only lose recency, so nobody who made
-// no order in between may be upgraded on recency alone into Champions.
+// no order in between may be upgraded on recency alone into VIP.
 func TestMigrateOverTime(t *testing.T) {
 	orders := loadRetail(t)
 	t0 := time.Date(2011, 9, 10, 0, 0, 0, 0, time.UTC)
