@@ -86,8 +86,8 @@ func insight() *result.Result {
 	return &result.Result{
 		Account: "001A", AccountName: "Acme Manufacturing", Connection: "sf", Industry: "Manufacturing", SizeBand: "201-1000",
 		AsOf: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Churn: 0.62, Band: "high", Model: "logistic",
-		Drivers: []result.Driver{{Feature: "cue_budget_cut", Label: "budget cuts mentioned", Group: "text", Value: 1, Contribution: 0.8, Evidence: []string{"00T1"}, Phrases: []string{"budget cut"}}},
-		Actions: []result.Action{{Kind: "roi_review", Title: "Offer a right-sized plan and an ROI review", Due: time.Date(2025, 6, 5, 0, 0, 0, 0, time.UTC), Contact: "003A", Name: "Taro Yamada", Evidence: []string{"00T1"}}},
+		Drivers:  []result.Driver{{Feature: "cue_budget_cut", Label: "budget cuts mentioned", Group: "text", Value: 1, Contribution: 0.8, Evidence: []string{"00T1"}, Phrases: []string{"budget cut"}}},
+		Actions:  []result.Action{{Kind: "roi_review", Title: "Offer a right-sized plan and an ROI review", Due: time.Date(2025, 6, 5, 0, 0, 0, 0, time.UTC), Contact: "003A", Name: "Taro Yamada", Evidence: []string{"00T1"}}},
 		Evidence: []result.Citation{{ID: "00T1", Title: "2025-05-20 email: budget from Taro Yamada"}, {ID: "00T2", Title: "meeting"}},
 	}
 }
@@ -124,7 +124,9 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	idx := len(f.requests)
 	f.requests = append(f.requests, req)
-	bad := func(format string, a ...any) { f.problems = append(f.problems, fmt.Sprintf("request %d: ", idx)+fmt.Sprintf(format, a...)) }
+	bad := func(format string, a ...any) {
+		f.problems = append(f.problems, fmt.Sprintf("request %d: ", idx)+fmt.Sprintf(format, a...))
+	}
 	if req.ResponseFormat == nil || req.ResponseFormat.Type != openai.ChatCompletionResponseFormatTypeJSONSchema ||
 		req.ResponseFormat.JSONSchema == nil || req.ResponseFormat.JSONSchema.Schema == nil || !req.ResponseFormat.JSONSchema.Strict {
 		bad("no strict json_schema response_format")
