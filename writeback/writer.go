@@ -401,12 +401,22 @@ func (w *Writer) plan(ctx context.Context, msgs []redis.XMessage, checkAll bool)
 	if !ok {
 		return nil, nil, 0, fmt.Errorf("write-back %s: object %q is not supported", w.t.Conn, check[0].object)
 	}
-	current, err := w.opt.Reader.ReadFields(ctx, obj, ids, fields)
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("write-back %s: read current values: %w", w.t.Conn, err)
-	}
 	batch := max(w.conn.Driver().MaxBatch(), 1)
-	reads = (len(ids) + batch - 1) / batch
+	var current map[string]map[string]any
+	for attempt := 1; ; attempt++ {
+		reads += (len(ids) + batch - 1) / batch
+		current, err = w.opt.Reader.ReadFields(ctx, obj, ids, fields)
+		if err == nil {
+			break
+		}
+		if attempt >= w.opt.MaxAttempts || !connectors.Retryable(err) {
+			return nil, nil, reads, fmt.Errorf("write-back %s: read current values: %w", w.t.Conn, err)
+		}
+		w.opt.Logger.Warn("write-back: reading current values failed; retrying", "connection", w.t.Conn, "attempt", attempt, "err", err)
+		if err := sleep(ctx, w.opt.Backoff(attempt+1)); err != nil {
+			return nil, nil, reads, err
+		}
+	}
 	for _, p := range check {
 		cur, found := current[p.id]
 		if !found {
