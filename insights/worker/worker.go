@@ -91,7 +91,7 @@ type Worker struct {
 	h   Handler
 
 	processed, skipped, failed, dead, claimed, dups, requeued atomic.Int64
-	inflight                                                 sync.WaitGroup
+	inflight                                                  sync.WaitGroup
 }
 
 // New returns a worker; call Run or Drain.
