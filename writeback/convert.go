@@ -1,6 +1,7 @@
 package writeback
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,6 +108,23 @@ func NewTarget(conn, kind string, mappings []config.Mapping, described []connect
 		t.specs[m.Field] = s
 	}
 	return t, nil
+}
+
+// LoadTarget describes the mapped object on conn and returns its target.
+func LoadTarget(ctx context.Context, conn *connectors.Conn, mappings []config.Mapping) (*Target, error) {
+	obj := connectors.Accounts
+	if len(mappings) > 0 {
+		o, err := objectOf(mappings[0])
+		if err != nil {
+			return nil, err
+		}
+		obj = o
+	}
+	infos, err := conn.DescribeFields(ctx, obj)
+	if err != nil {
+		return nil, fmt.Errorf("write-back %s: %w", conn.Name(), err)
+	}
+	return NewTarget(conn.Name(), conn.Kind(), mappings, infos)
 }
 
 func (t *Target) fieldLimit(typ string, info connectors.FieldInfo) int {

@@ -40,13 +40,14 @@ func (c FieldCheck) OK() bool { return c.Status == StatusOK }
 var RiskBands = []connectors.Option{{Value: "low", Label: "Low"}, {Value: "medium", Label: "Medium"}, {Value: "high", Label: "High"}}
 
 // SegmentOptions are the option values of a segment picklist: the segment
-// keys of package segments with their English names.
-var SegmentOptions = []connectors.Option{
-	{Value: segments.VIP, Label: "VIP"}, {Value: segments.Loyal, Label: "Loyal"},
-	{Value: segments.CantLose, Label: "Can't Lose"}, {Value: segments.AtRisk, Label: "At Risk"},
-	{Value: segments.PromisingNew, Label: "Promising New"}, {Value: segments.NeedsAttention, Label: "Needs Attention"},
-	{Value: segments.Dormant, Label: "Dormant"}, {Value: segments.Prospect, Label: "Prospect"},
-}
+// ids of package segments with their English labels.
+var SegmentOptions = func() []connectors.Option {
+	var out []connectors.Option
+	for _, id := range segments.IDs() {
+		out = append(out, connectors.Option{Value: id, Label: segments.Label(id, "en")})
+	}
+	return out
+}()
 
 // compatible lists the CRM field types each output can be written to.
 func compatible(output string) []string {

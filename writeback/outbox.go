@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/crmpulse/crmpulse/connectors"
 	"github.com/crmpulse/crmpulse/store"
 )
 
@@ -112,10 +113,10 @@ func Enqueue(ctx context.Context, st *store.Store, conn string, changes []Change
 	return nil
 }
 
-// EnqueueInsights converts insights with t and appends one change per
-// account. A conversion error (a mapping whose output cannot be written to
-// its field) fails the call before anything is queued.
-func EnqueueInsights(ctx context.Context, st *store.Store, t *Target, ins []Insight) error {
+// Changes converts insights with t into one change per account. A
+// conversion error (a mapping whose output cannot be written to its field)
+// fails the call.
+func Changes(t *Target, ins []Insight) ([]Change, error) {
 	changes := make([]Change, 0, len(ins))
 	var errs []error
 	for _, in := range ins {
@@ -135,13 +136,31 @@ func EnqueueInsights(ctx context.Context, st *store.Store, t *Target, ins []Insi
 		changes = append(changes, Change{Object: storeObject(t), ID: in.AccountID, Fields: fields, At: at, Source: SourceInsight})
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("write-back for %s: %w", t.Conn, err)
+		return nil, fmt.Errorf("write-back for %s: %w", t.Conn, err)
+	}
+	return changes, nil
+}
+
+// EnqueueInsights converts insights with t and appends one change per
+// account; nothing is queued when a conversion fails.
+func EnqueueInsights(ctx context.Context, st *store.Store, t *Target, ins []Insight) error {
+	changes, err := Changes(t, ins)
+	if err != nil {
+		return err
 	}
 	return Enqueue(ctx, st, t.Conn, changes)
 }
 
-// storeObject is the store's singular object name of the target.
-func storeObject(t *Target) string { return strings.TrimSuffix(string(t.Object), "s") }
+// storeObject is the store's object name of the target.
+func storeObject(t *Target) string {
+	switch t.Object {
+	case connectors.Opportunities:
+		return "opportunity"
+	case connectors.Activities:
+		return "activity"
+	}
+	return strings.TrimSuffix(string(t.Object), "s")
+}
 
 // Pending returns the number of outbox entries of conn not yet done.
 func Pending(ctx context.Context, st *store.Store, conn string) (int64, error) {

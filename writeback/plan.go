@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -32,8 +33,10 @@ type ListDelta struct {
 	Removed int
 }
 
-// Plan computes the pending diff of the outbox without consuming it.
-func (w *Writer) Plan(ctx context.Context) (*Plan, error) {
+// Plan computes the pending diff of the outbox, plus extra changes not
+// queued yet (what EnqueueInsights would add), without consuming or
+// writing anything.
+func (w *Writer) Plan(ctx context.Context, extra ...Change) (*Plan, error) {
 	var msgs []redis.XMessage
 	start := "-"
 	for {
@@ -46,6 +49,13 @@ func (w *Writer) Plan(ctx context.Context) (*Plan, error) {
 			break
 		}
 		start = "(" + page[len(page)-1].ID
+	}
+	for i, c := range extra {
+		v, err := c.values()
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, redis.XMessage{ID: "new-" + strconv.Itoa(i), Values: v})
 	}
 	plans, _, _, err := w.plan(ctx, msgs, false)
 	if err != nil {

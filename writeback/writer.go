@@ -83,6 +83,9 @@ type Options struct {
 	// before its outcome is recorded and acknowledged. Tests cancel ctx here
 	// to simulate a crash between the two.
 	AfterSend func(ctx context.Context, ids []string)
+	// Progress, when set, receives the run's running totals after each
+	// page of entries.
+	Progress func(Summary)
 }
 
 func (o *Options) withDefaults(conn *connectors.Conn) Options {
@@ -226,6 +229,7 @@ func (w *Writer) RunOnce(ctx context.Context) (Summary, error) {
 		after = msgs[len(msgs)-1].ID
 		s, err := w.process(ctx, msgs, true)
 		sum.add(s)
+		w.progress(sum)
 		if err != nil {
 			return sum, err
 		}
@@ -240,6 +244,7 @@ func (w *Writer) RunOnce(ctx context.Context) (Summary, error) {
 		}
 		s, err := w.process(ctx, msgs, false)
 		sum.add(s)
+		w.progress(sum)
 		if err != nil {
 			return sum, err
 		}
@@ -248,6 +253,12 @@ func (w *Writer) RunOnce(ctx context.Context) (Summary, error) {
 		w.opt.Logger.Warn("write-back: records left queued after transient failures", "connection", w.t.Conn, "records", sum.Pending)
 	}
 	return sum, nil
+}
+
+func (w *Writer) progress(s Summary) {
+	if w.opt.Progress != nil {
+		w.opt.Progress(s)
+	}
 }
 
 // Run calls RunOnce, then again whenever the outbox has new entries (or
