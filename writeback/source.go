@@ -51,11 +51,12 @@ func FromResult(r *result.Result, segment string) Insight {
 // short reference.
 func evidenceOf(c result.Citation) Evidence {
 	e := Evidence{ID: c.ID, Title: c.Title, Kind: "record"}
-	ref, err := store.ParseRef(c.ID)
-	if err != nil {
-		if r, _, cerr := store.ParseChunkID(c.ID); cerr == nil {
-			ref, err = r, nil
-		}
+	var ref store.Ref
+	var err error
+	if strings.Contains(c.ID, "#") {
+		ref, _, err = store.ParseChunkID(c.ID)
+	} else {
+		ref, err = store.ParseRef(c.ID)
 	}
 	if err == nil {
 		e.Kind, e.ID = ref.Object, ref.ID
