@@ -266,12 +266,22 @@ func (e *Engine) labelled(list []churn.AccountHistory, cutoff time.Time) ([]chur
 	var xs []churn.Features
 	var ys []bool
 	pos := 0
+	// When the connection records churn (lost renewals), an account without
+	// a recorded churn is retained; otherwise churn is the absence of a
+	// purchase within the horizon.
+	recorded := false
+	for i := range list {
+		if !list[i].ChurnedAt.IsZero() {
+			recorded = true
+			break
+		}
+	}
 	for i := range list {
 		// Accounts that never bought by the cutoff are prospects, not churn candidates.
 		if !boughtBy(&list[i], cutoff) {
 			continue
 		}
-		y, ok := churn.Label(&list[i], cutoff, e.Opt.Horizon)
+		y, ok := label(&list[i], cutoff, e.Opt.Horizon, recorded)
 		if !ok {
 			continue
 		}
@@ -286,6 +296,16 @@ func (e *Engine) labelled(list []churn.AccountHistory, cutoff time.Time) ([]chur
 			errFewLabels, cutoff.Format("2006-01-02"), pos, len(ys)-pos, e.Opt.MinLabels)
 	}
 	return xs, ys, nil
+}
+
+func label(h *churn.AccountHistory, cutoff time.Time, horizon time.Duration, recorded bool) (churned, eligible bool) {
+	if !recorded || !h.ChurnedAt.IsZero() {
+		return churn.Label(h, cutoff, horizon)
+	}
+	if !h.FirstSeen.IsZero() && h.FirstSeen.After(cutoff) {
+		return false, false
+	}
+	return false, true
 }
 
 func boughtBy(h *churn.AccountHistory, t time.Time) bool {
@@ -336,6 +356,17 @@ func (e *Engine) Analyze(ctx context.Context, b *Base, id string) (*result.Resul
 		return nil, fmt.Errorf("analyse %s/%s: %w", b.Conn, id, store.ErrNotFound)
 	}
 	f, _ := b.Features(id)
+	return e.analyze(ctx, b, h, f)
+}
+
+// AnalyzeHistory analyses an account from a history loaded after the base
+// was prepared (the model and the BG/NBD fit of the base are used).
+func (e *Engine) AnalyzeHistory(ctx context.Context, b *Base, h *churn.AccountHistory) (*result.Result, error) {
+	return e.analyze(ctx, b, h, b.Extractor.Extract(h))
+}
+
+func (e *Engine) analyze(ctx context.Context, b *Base, h *churn.AccountHistory, f churn.Features) (*result.Result, error) {
+	id := h.ID
 	score := b.Model.Score(f, e.Opt.Drivers)
 	r := &result.Result{
 		Account: id, AccountName: h.Name, Connection: b.Conn, Industry: h.Industry,

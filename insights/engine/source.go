@@ -44,7 +44,10 @@ func (f SourceFuncs) History(ctx context.Context, conn, id string) (churn.Accoun
 // StoreSource reads histories from the records the sync wrote into the
 // store: the account record, and the contacts, opportunities and activities
 // in its account index. Won opportunities are the purchases (close date,
-// amount, products). Field names are the connectors' neutral keys.
+// amount, products). Field names are the connectors' neutral keys. It reads
+// what the sync engine's LoadHistory reads and, in addition, the recorded
+// churn: the close date of a lost renewal opportunity (type containing
+// "renewal") not followed by a purchase becomes ChurnedAt.
 type StoreSource struct {
 	Store *store.Store
 	// Concurrency bounds the record reads in flight (default 16).
@@ -114,6 +117,7 @@ func (s *StoreSource) History(ctx context.Context, conn, id string) (churn.Accou
 // false when the account record itself is not among them.
 func HistoryFromRecords(id string, recs []store.Record) (h churn.AccountHistory, ok bool) {
 	h.ID = id
+	var lapsed time.Time // close date of the latest lost renewal
 	for _, r := range recs {
 		f := fields(r.Fields)
 		switch objectOf(r.Object) {
@@ -144,13 +148,19 @@ func HistoryFromRecords(id string, recs []store.Record) (h churn.AccountHistory,
 			}
 			if isClosed {
 				o.Closed = closed
+				if o.Closed.IsZero() {
+					o.Closed = r.Modified
+				}
+				if !won && strings.Contains(strings.ToLower(f.str("type")), "renewal") && o.Closed.After(lapsed) {
+					lapsed = o.Closed
+				}
 			}
 			if o.Created.IsZero() {
 				o.Created = closed
 			}
 			h.Opportunities = append(h.Opportunities, o)
-			if won && !closed.IsZero() {
-				h.Purchases = append(h.Purchases, churn.Purchase{ID: r.ID, Date: closed, Amount: o.Amount, Products: o.Products})
+			if won {
+				h.Purchases = append(h.Purchases, churn.Purchase{ID: r.ID, Date: o.Closed, Amount: o.Amount, Products: o.Products})
 			}
 		case "activity":
 			a := churn.Activity{ID: r.ID, Date: f.time("date"), Kind: f.str("kind"), Subject: f.str("subject"), Text: f.str("body")}
@@ -158,15 +168,26 @@ func HistoryFromRecords(id string, recs []store.Record) (h churn.AccountHistory,
 				a.ContactID = cs[0]
 			}
 			if a.Date.IsZero() {
+				a.Date = f.time("created")
+			}
+			if a.Date.IsZero() {
 				a.Date = r.Modified
 			}
 			h.Activities = append(h.Activities, a)
 		}
 	}
-	if h.FirstSeen.IsZero() {
+	for _, p := range h.Purchases {
+		if h.FirstSeen.IsZero() || (!p.Date.IsZero() && p.Date.Before(h.FirstSeen)) {
+			h.FirstSeen = p.Date
+		}
+	}
+	// A lost renewal with no purchase after it is the account's recorded
+	// churn (the CRM's own outcome, used for training labels).
+	if h.ChurnedAt.IsZero() && !lapsed.IsZero() {
+		h.ChurnedAt = lapsed
 		for _, p := range h.Purchases {
-			if h.FirstSeen.IsZero() || p.Date.Before(h.FirstSeen) {
-				h.FirstSeen = p.Date
+			if p.Date.After(lapsed) {
+				h.ChurnedAt = time.Time{}
 			}
 		}
 	}
