@@ -363,6 +363,12 @@ func (d *Driver) EnsureSegment(ctx context.Context, spec connectors.SegmentSpec)
 			"filters": []any{map[string]any{"filterType": "PROPERTY", "property": spec.Field, "operation": op}},
 		}},
 	}
+	if spec.ID != "" {
+		seg, ok, err := d.updateListByID(ctx, spec, otid, branch)
+		if err != nil || ok {
+			return seg, err
+		}
+	}
 	var got struct {
 		List hsList `json:"list"`
 	}

@@ -52,6 +52,15 @@ func (l listInfo) id() string {
 func (d *Driver) EnsureSegment(ctx context.Context, spec connectors.SegmentSpec) (connectors.Segment, error) {
 	sobject := primary(spec.Object)
 	api := ListViewAPIName(spec.Name)
+	if spec.ID != "" {
+		known, err := d.listViewAPINameByID(ctx, sobject, spec.ID)
+		if err != nil {
+			return connectors.Segment{}, err
+		}
+		if known != "" {
+			api = known
+		}
+	}
 	cols := spec.Columns
 	if len(cols) == 0 {
 		cols = []string{"Name", spec.Field}
@@ -154,6 +163,12 @@ func (d *Driver) ensureReport(ctx context.Context, spec connectors.SegmentSpec) 
 		"reportFormat":  "TABULAR",
 		"detailColumns": []string{reportColumn[sobject], sobject + "." + spec.Field},
 		"reportFilters": []map[string]any{{"column": sobject + "." + spec.Field, "operator": "equals", "value": spec.Value}},
+	}
+	if spec.ID != "" {
+		seg, ok, err := d.patchReportByID(ctx, spec, md)
+		if err != nil || ok {
+			return seg, err
+		}
 	}
 	id, err := d.firstID(ctx, Query{Fields: []string{"Id"}, From: "Report", Where: Eq("Name", spec.Name)})
 	if err != nil && !isCode(err, "INVALID_TYPE") {
