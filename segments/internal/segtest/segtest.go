@@ -3,7 +3,10 @@
 package segtest
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -23,6 +26,8 @@ type Env struct {
 	URL string
 	SF  *connectors.Conn // "sf"
 	HS  *connectors.Conn // "hs"
+
+	sfSess, hsSess *httpx.Session
 }
 
 func noWait(int, time.Duration) time.Duration { return 0 }
@@ -49,7 +54,8 @@ func Start(t testing.TB, opts sandbox.Options) *Env {
 	// every generated record is inside the first window, so two reads of
 	// unchanged data see the same records.
 	sb.Clock.Advance(time.Minute)
-	return &Env{SB: sb, URL: srv.URL, SF: connectors.New("sf", sfd), HS: connectors.New("hs", hsd)}
+	return &Env{SB: sb, URL: srv.URL, SF: connectors.New("sf", sfd), HS: connectors.New("hs", hsd),
+		sfSess: sfSess, hsSess: httpx.StaticSession(o.HubSpotToken)}
 }
 
 // Step advances the sandbox by days through its admin endpoint (mutating
@@ -80,4 +86,46 @@ func (e *Env) Counters(t testing.TB) map[string]int64 {
 		t.Fatalf("counters: %v", err)
 	}
 	return out
+}
+
+// Call sends an authenticated request to a dialect ("salesforce" or
+// "hubspot") of the sandbox, decoding a JSON answer into out.
+func (e *Env) Call(t testing.TB, dialect, method, path string, body, out any) {
+	t.Helper()
+	sess := e.hsSess
+	if dialect == "salesforce" {
+		sess = e.sfSess
+	}
+	tok, err := sess.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %s %s", method, path, resp.Status, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
 }
