@@ -1,9 +1,13 @@
 package sandbox
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -138,25 +142,6 @@ func (r Row) Get(name string) (any, bool) {
 	return nil, false
 }
 
-func (r *Row) clone() Row {
-	c := *r
-	c.Fields = make(map[string]any, len(r.Fields))
-	for k, v := range r.Fields {
-		c.Fields[k] = v
-	}
-	// Stored history holds only changes after the insert; fields never
-	// written since carry the insert's stamp and actor.
-	c.History = make(map[string]Change, len(r.Fields))
-	for k := range r.Fields {
-		if h, ok := r.History[k]; ok {
-			c.History[k] = h
-		} else {
-			c.History[k] = Change{At: r.CreatedAt, Actor: r.CreatedBy}
-		}
-	}
-	return c
-}
-
 // Deletion is a soft or hard delete event, kept for deleted-record feeds.
 type Deletion struct {
 	Table     string
@@ -185,21 +170,78 @@ type StoreOptions struct {
 // Store is an in-process table store for one CRM tenant (a Salesforce org or
 // a HubSpot portal). Every write goes through it so modification stamps are
 // always bumped. Safe for concurrent use.
+//
+// Tables are stored column-wise (see column.go): strings that repeat
+// (picklist values, owner and parent ids) are interned once per store, times
+// are kept as integers, history is kept only for fields written after the
+// insert, and the id, creation and modification stamp fields are derived from
+// the row's stamps rather than stored. Get and Scan hand out copies as Rows;
+// ScanView and ScanFrom read in place.
 type Store struct {
 	mu        sync.RWMutex
 	clock     *Clock
 	opt       StoreOptions
 	tables    map[string]*table
+	list      []*table          // by table index
 	lower     map[string]string // lower-case table name -> canonical
 	seq       int64
 	deletions []Deletion
-	assoc     map[assocKey]map[string]map[string]int // (fromTable,toTable) -> fromID -> toID -> type id
+	dict      *dict
+	// loose holds associations with an end that is not a stored record
+	// (unknown table or id): (fromTable,toTable) -> fromID -> toID -> type id.
+	loose map[assocKey]map[string]map[string]int
 }
 
 type table struct {
+	s      *Store
+	idx    uint16
 	schema *Schema
-	rows   map[string]*Row
-	order  []string // ids in insertion order (includes purged; skipped on scan)
+	cols   []*column
+	colIdx map[string]int     // canonical field name -> column
+	names  map[string]nameRef // field name as written -> resolution (cache)
+	vcre   []string           // fields set to the creation stamp
+	vmod   []string           // fields set to the modification stamp
+	hint   int                // expected rows (Reserve)
+
+	// Per row (slot), in insertion order; purged slots stay as tombstones.
+	ids                   []string
+	byID                  map[string]int32 // live and soft-deleted rows
+	created, modified     []int64          // encTime
+	createdBy, modifiedBy []uint32         // actor dictionary codes
+	deleted, purged       bitset
+	deletedAt             map[int32]int64
+	hist                  map[int32][]histEntry // changes after the insert
+	links                 [][]link              // associations, sorted by (table, slot)
+	live                  int
+
+	// sorted lists the slots in CompareIDs order of their ids while
+	// unsorted is false; inserts out of order set it and ScanFrom rebuilds.
+	sorted   []int32
+	unsorted bool
+}
+
+// nameRef is what a field name refers to: a column, a derived field, or
+// neither (col -1, virt 0).
+type nameRef struct {
+	col  int
+	virt byte // 'i' id, 'c' creation stamp, 'm' modification stamp
+}
+
+type histEntry struct {
+	name  string
+	at    int64
+	actor uint32
+}
+
+// link is one association of a row: the target table index and slot.
+type link struct {
+	slot  int32
+	typ   int32
+	table uint16
+}
+
+func (l link) less(table uint16, slot int32) bool {
+	return l.table < table || l.table == table && l.slot < slot
 }
 
 type assocKey struct{ from, to string }
@@ -213,10 +255,10 @@ func NewStore(clock *Clock, opt StoreOptions) *Store {
 		opt.Stamp = time.Millisecond
 	}
 	if opt.NewID == nil {
-		opt.NewID = func(_ *Schema, seq int64) string { return fmt.Sprint(seq) }
+		opt.NewID = func(_ *Schema, seq int64) string { return strconv.FormatInt(seq, 10) }
 	}
 	return &Store{clock: clock, opt: opt, tables: map[string]*table{}, lower: map[string]string{},
-		assoc: map[assocKey]map[string]map[string]int{}}
+		dict: newDict(), loose: map[assocKey]map[string]map[string]int{}}
 }
 
 // Clock returns the store's clock.
@@ -229,10 +271,39 @@ func (s *Store) Define(sc *Schema) {
 	defer s.mu.Unlock()
 	if t, ok := s.tables[sc.Name]; ok {
 		t.schema = sc
+		t.names = map[string]nameRef{}
 		return
 	}
-	s.tables[sc.Name] = &table{schema: sc, rows: map[string]*Row{}}
+	t := &table{s: s, idx: uint16(len(s.list)), schema: sc, colIdx: map[string]int{}, names: map[string]nameRef{},
+		byID: map[string]int32{}, deletedAt: map[int32]int64{}, hist: map[int32][]histEntry{},
+		vcre: fieldsFor(s.opt.CreatedFields, sc.Name), vmod: fieldsFor(s.opt.ModifiedFields, sc.Name)}
+	s.tables[sc.Name] = t
+	s.list = append(s.list, t)
 	s.lower[strings.ToLower(sc.Name)] = sc.Name
+}
+
+// Reserve makes room for n rows in a table, so that bulk loads do not grow
+// its columns step by step. It is only a hint.
+func (s *Store) Reserve(tableName string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.table(tableName)
+	if !ok || n <= len(t.ids) {
+		return
+	}
+	t.hint = n
+	t.ids = reserve(t.ids, n)
+	t.created, t.modified = reserve(t.created, n), reserve(t.modified, n)
+	t.createdBy, t.modifiedBy = reserve(t.createdBy, n), reserve(t.modifiedBy, n)
+	if !t.unsorted {
+		t.sorted = reserve(t.sorted, n)
+	}
+	if t.links != nil {
+		t.links = reserve(t.links, n)
+	}
+	for _, c := range t.cols {
+		c.reserve(n)
+	}
 }
 
 // Tables lists the canonical table names, sorted.
@@ -270,6 +341,14 @@ func (s *Store) table(name string) (*table, bool) {
 	return s.tables[c], true
 }
 
+// canon is a table's canonical name, or name itself for unknown tables.
+func (s *Store) canon(name string) string {
+	if t, ok := s.table(name); ok {
+		return t.schema.Name
+	}
+	return name
+}
+
 // AddField adds a field to a table; it fails if the name exists.
 func (s *Store) AddField(tableName string, f *Field) error {
 	s.mu.Lock()
@@ -285,6 +364,7 @@ func (s *Store) AddField(tableName string, f *Field) error {
 	sc.Fields = append(append([]*Field(nil), t.schema.Fields...), f)
 	sc.index()
 	t.schema = &sc
+	t.names = map[string]nameRef{}
 	return nil
 }
 
@@ -306,8 +386,81 @@ func (s *Store) SetFieldHidden(tableName, field string, hidden bool) error {
 
 func (s *Store) stamp(t time.Time) time.Time { return t.UTC().Truncate(s.opt.Stamp) }
 
+// encStamp encodes a stamp for the row metadata.
+func (s *Store) encStamp(t time.Time) (int64, time.Time, error) {
+	t = s.stamp(t)
+	n, ok := encTime(t)
+	if !ok {
+		return 0, t, fmt.Errorf("time %s is outside the years 1678-2261", t.Format(time.RFC3339))
+	}
+	return n, t, nil
+}
+
 func fieldsFor(m map[string][]string, table string) []string {
 	return append(append([]string(nil), m["*"]...), m[table]...)
+}
+
+// resolve maps a field name to its column or derived field: exact column
+// names first, then the schema's case-insensitive names, then a
+// case-insensitive match among columns outside the schema.
+func (t *table) resolve(name string) nameRef {
+	if r, ok := t.names[name]; ok {
+		return r
+	}
+	canon := name
+	if f, ok := t.schema.Field(name); ok {
+		canon = f.Name
+	}
+	r := nameRef{col: -1}
+	if ci, ok := t.colIdx[canon]; ok {
+		r.col = ci
+	} else if canon == name {
+		for ci, c := range t.cols {
+			if strings.EqualFold(c.name, name) {
+				r.col, canon = ci, c.name
+				break
+			}
+		}
+	}
+	switch {
+	case t.s.opt.IDField != "" && strings.EqualFold(canon, t.s.opt.IDField):
+		r.virt = 'i'
+	case containsFold(t.vmod, canon):
+		r.virt = 'm'
+	case containsFold(t.vcre, canon):
+		r.virt = 'c'
+	}
+	if r.col >= 0 || r.virt != 0 {
+		t.names[name] = r
+	}
+	return r
+}
+
+func containsFold(xs []string, s string) bool {
+	for _, x := range xs {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// column returns the column of a field, created on first write.
+func (t *table) column(name string) *column {
+	if r := t.resolve(name); r.col >= 0 {
+		return t.cols[r.col]
+	}
+	canon := name
+	kind := kNone
+	if f, ok := t.schema.Field(name); ok {
+		canon, kind = f.Name, kindOf(f)
+	}
+	c := &column{name: canon, kind: kind}
+	c.reserve(t.hint)
+	t.colIdx[canon] = len(t.cols)
+	t.cols = append(t.cols, c)
+	t.names = map[string]nameRef{} // a new column can change earlier resolutions
+	return c
 }
 
 // Insert adds a record stamped with the clock's time.
@@ -320,33 +473,42 @@ func (s *Store) Insert(tableName string, fields map[string]any, actor string) (R
 func (s *Store) InsertAt(tableName string, fields map[string]any, actor string, at time.Time) (Row, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.insert(tableName, fields, actor, at, at)
+	t, slot, err := s.insert(tableName, fields, actor, at, at)
 	if err != nil {
 		return Row{}, err
 	}
-	return r.clone(), nil
+	return t.row(slot), nil
 }
 
 // Seed inserts a historical record created at `created` and last modified at
 // `modified` (not before created) and returns its id. It is the bulk path of
-// the generator and importers: no copy of the row is made.
+// the generator and importers: no copy of the row is made, and fields is not
+// retained (callers may reuse the map).
 func (s *Store) Seed(tableName string, fields map[string]any, actor string, created, modified time.Time) (string, error) {
 	if modified.Before(created) {
 		modified = created
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.insert(tableName, fields, actor, created, modified)
+	t, slot, err := s.insert(tableName, fields, actor, created, modified)
 	if err != nil {
 		return "", err
 	}
-	return r.ID, nil
+	return t.ids[slot], nil
 }
 
-func (s *Store) insert(tableName string, fields map[string]any, actor string, created, modified time.Time) (*Row, error) {
+func (s *Store) insert(tableName string, fields map[string]any, actor string, created, modified time.Time) (*table, int32, error) {
 	t, ok := s.table(tableName)
 	if !ok {
-		return nil, fmt.Errorf("table %s: %w", tableName, ErrNotFound)
+		return nil, 0, fmt.Errorf("table %s: %w", tableName, ErrNotFound)
+	}
+	cn, _, err := s.encStamp(created)
+	if err != nil {
+		return nil, 0, fmt.Errorf("insert into %s: created: %w", t.schema.Name, err)
+	}
+	mn, _, err := s.encStamp(modified)
+	if err != nil {
+		return nil, 0, fmt.Errorf("insert into %s: modified: %w", t.schema.Name, err)
 	}
 	s.seq++
 	id := s.opt.NewID(t.schema, s.seq)
@@ -355,31 +517,33 @@ func (s *Store) insert(tableName string, fields map[string]any, actor string, cr
 			id = v
 		}
 	}
-	if _, dup := t.rows[id]; dup {
-		return nil, fmt.Errorf("%s %s already exists", t.schema.Name, id)
+	if _, dup := t.byID[id]; dup {
+		return nil, 0, fmt.Errorf("%s %s already exists", t.schema.Name, id)
 	}
-	created, modified = s.stamp(created), s.stamp(modified)
-	r := &Row{ID: id, Fields: make(map[string]any, len(fields)+4), CreatedAt: created, ModifiedAt: modified,
-		ModifiedBy: actor, CreatedBy: actor}
+	if len(t.ids) >= math.MaxInt32 {
+		return nil, 0, fmt.Errorf("table %s is full", t.schema.Name)
+	}
+	slot := int32(len(t.ids))
+	act, _ := s.dict.code(actor)
+	t.ids = append(t.ids, id)
+	t.byID[id] = slot
+	t.created, t.modified = append(t.created, cn), append(t.modified, mn)
+	t.createdBy, t.modifiedBy = append(t.createdBy, act), append(t.modifiedBy, act)
 	for k, v := range fields {
-		name := k
-		if f, ok := t.schema.Field(k); ok {
-			name = f.Name
+		if t.resolve(k).virt != 0 {
+			continue // the id and the stamps are the row's own
 		}
-		r.Fields[name] = v
+		t.column(k).set(slot, v, s.dict, t.hint)
 	}
-	if s.opt.IDField != "" {
-		r.Fields[s.opt.IDField] = id
+	if !t.unsorted {
+		if n := len(t.sorted); n == 0 || CompareIDs(t.ids[t.sorted[n-1]], id) < 0 {
+			t.sorted = append(t.sorted, slot)
+		} else {
+			t.sorted, t.unsorted = nil, true
+		}
 	}
-	for _, f := range fieldsFor(s.opt.CreatedFields, t.schema.Name) {
-		r.Fields[f] = created
-	}
-	for _, f := range fieldsFor(s.opt.ModifiedFields, t.schema.Name) {
-		r.Fields[f] = modified
-	}
-	t.rows[id] = r
-	t.order = append(t.order, id)
-	return r, nil
+	t.live++
+	return t, slot, nil
 }
 
 // Update sets fields on a live record and bumps its modification stamp.
@@ -397,29 +561,40 @@ func (s *Store) UpdateAt(tableName, id string, fields map[string]any, actor stri
 	if !ok {
 		return Row{}, fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
-	r, ok := t.rows[id]
-	if !ok || r.Deleted {
+	slot, ok := t.byID[id]
+	if !ok || t.deleted.get(slot) {
 		return Row{}, fmt.Errorf("%s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
-	at = s.stamp(at)
 	for k := range fields {
 		if _, ok := t.schema.Field(k); !ok {
 			return Row{}, fmt.Errorf("no field %s on %s", k, t.schema.Name)
 		}
 	}
-	if r.History == nil && len(fields) > 0 {
-		r.History = make(map[string]Change, len(fields))
+	an, _, err := s.encStamp(at)
+	if err != nil {
+		return Row{}, fmt.Errorf("update %s %s: %w", t.schema.Name, id, err)
 	}
+	act, _ := s.dict.code(actor)
 	for k, v := range fields {
 		f, _ := t.schema.Field(k)
-		r.Fields[f.Name] = v
-		r.History[f.Name] = Change{At: at, Actor: actor}
+		if t.resolve(f.Name).virt != 'm' { // modification stamps are always the row's
+			t.column(f.Name).set(slot, v, s.dict, t.hint)
+		}
+		t.setHistory(slot, f.Name, an, act)
 	}
-	for _, f := range fieldsFor(s.opt.ModifiedFields, t.schema.Name) {
-		r.Fields[f] = at
+	t.modified[slot], t.modifiedBy[slot] = an, act
+	return t.row(slot), nil
+}
+
+func (t *table) setHistory(slot int32, name string, at int64, actor uint32) {
+	h := t.hist[slot]
+	for i := range h {
+		if h[i].name == name {
+			h[i].at, h[i].actor = at, actor
+			return
+		}
 	}
-	r.ModifiedAt, r.ModifiedBy = at, actor
-	return r.clone(), nil
+	t.hist[slot] = append(h, histEntry{name: name, at: at, actor: actor})
 }
 
 // Touch bumps a record's modification stamp without changing fields
@@ -436,16 +611,18 @@ func (s *Store) Delete(tableName, id string) error {
 	if !ok {
 		return fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
-	r, ok := t.rows[id]
-	if !ok || r.Deleted {
+	slot, ok := t.byID[id]
+	if !ok || t.deleted.get(slot) {
 		return fmt.Errorf("%s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
-	now := s.stamp(s.clock.Now())
-	r.Deleted, r.DeletedAt = true, now
-	r.ModifiedAt = now
-	for _, f := range fieldsFor(s.opt.ModifiedFields, t.schema.Name) {
-		r.Fields[f] = now
+	n, now, err := s.encStamp(s.clock.Now())
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", t.schema.Name, id, err)
 	}
+	t.deleted.set(slot, true)
+	t.deletedAt[slot] = n
+	t.modified[slot] = n
+	t.live--
 	s.deletions = append(s.deletions, Deletion{Table: t.schema.Name, ID: id, DeletedAt: now})
 	return nil
 }
@@ -458,15 +635,18 @@ func (s *Store) Undelete(tableName, id string) error {
 	if !ok {
 		return fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
-	r, ok := t.rows[id]
-	if !ok || !r.Deleted {
+	slot, ok := t.byID[id]
+	if !ok || !t.deleted.get(slot) {
 		return fmt.Errorf("deleted %s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
-	now := s.stamp(s.clock.Now())
-	r.Deleted, r.DeletedAt, r.ModifiedAt = false, time.Time{}, now
-	for _, f := range fieldsFor(s.opt.ModifiedFields, t.schema.Name) {
-		r.Fields[f] = now
+	n, _, err := s.encStamp(s.clock.Now())
+	if err != nil {
+		return fmt.Errorf("undelete %s %s: %w", t.schema.Name, id, err)
 	}
+	t.deleted.set(slot, false)
+	delete(t.deletedAt, slot)
+	t.modified[slot] = n
+	t.live++
 	return nil
 }
 
@@ -478,10 +658,17 @@ func (s *Store) Purge(tableName, id string) error {
 	if !ok {
 		return fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
-	if _, ok := t.rows[id]; !ok {
+	slot, ok := t.byID[id]
+	if !ok {
 		return fmt.Errorf("%s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
-	delete(t.rows, id)
+	delete(t.byID, id)
+	if !t.deleted.get(slot) {
+		t.live--
+	}
+	t.purged.set(slot, true)
+	delete(t.deletedAt, slot)
+	delete(t.hist, slot)
 	for i := range s.deletions {
 		if s.deletions[i].Table == t.schema.Name && s.deletions[i].ID == id {
 			s.deletions[i].Purged = true
@@ -499,33 +686,19 @@ func (s *Store) Get(tableName, id string) (Row, bool) {
 	if !ok {
 		return Row{}, false
 	}
-	r, ok := t.rows[id]
+	slot, ok := t.byID[id]
 	if !ok {
 		return Row{}, false
 	}
-	return r.clone(), true
+	return t.row(slot), true
 }
 
 // Scan calls fn with a copy of every record (live and soft-deleted) in
 // insertion order until fn returns false. The store is read-locked
-// throughout: fn must not write to the store.
+// throughout: fn must not write to the store. ScanView reads the same rows
+// without copying them.
 func (s *Store) Scan(tableName string, fn func(Row) bool) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t, ok := s.table(tableName)
-	if !ok {
-		return fmt.Errorf("table %s: %w", tableName, ErrNotFound)
-	}
-	for _, id := range t.order {
-		r, ok := t.rows[id]
-		if !ok {
-			continue
-		}
-		if !fn(r.clone()) {
-			return nil
-		}
-	}
-	return nil
+	return s.ScanView(tableName, func(v RowView) bool { return fn(v.Row()) })
 }
 
 // Count returns the number of live (not deleted) records.
@@ -536,13 +709,18 @@ func (s *Store) Count(tableName string) int {
 	if !ok {
 		return 0
 	}
-	n := 0
-	for _, r := range t.rows {
-		if !r.Deleted {
-			n++
-		}
+	return t.live
+}
+
+// Len returns the number of records, live and soft-deleted.
+func (s *Store) Len(tableName string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.table(tableName)
+	if !ok {
+		return 0
 	}
-	return n
+	return len(t.byID)
 }
 
 // Deletions returns delete events for a table with DeletedAt in [from, to).
@@ -550,10 +728,7 @@ func (s *Store) Count(tableName string) int {
 func (s *Store) Deletions(tableName string, from, to time.Time) []Deletion {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	canon := tableName
-	if t, ok := s.table(tableName); ok {
-		canon = t.schema.Name
-	}
+	canon := s.canon(tableName)
 	var out []Deletion
 	for _, d := range s.deletions {
 		if d.Table == canon && !d.DeletedAt.Before(from) && d.DeletedAt.Before(to) {
@@ -567,16 +742,50 @@ func (s *Store) Deletions(tableName string, from, to time.Time) []Deletion {
 func (s *Store) Associate(fromTable, fromID, toTable, toID string, typeID, reverseTypeID int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.link(fromTable, fromID, toTable, toID, typeID)
-	s.link(toTable, toID, fromTable, fromID, reverseTypeID)
+	ft, fs := s.slot(fromTable, fromID)
+	tt, ts := s.slot(toTable, toID)
+	if ft != nil && tt != nil && typeID == int(int32(typeID)) && reverseTypeID == int(int32(reverseTypeID)) {
+		ft.link(fs, tt.idx, ts, int32(typeID))
+		tt.link(ts, ft.idx, fs, int32(reverseTypeID))
+		return
+	}
+	s.looseLink(s.canon(fromTable), fromID, s.canon(toTable), toID, typeID)
+	s.looseLink(s.canon(toTable), toID, s.canon(fromTable), fromID, reverseTypeID)
 }
 
-func (s *Store) link(from, fromID, to, toID string, typeID int) {
+// slot finds a stored record; the table is nil when there is none.
+func (s *Store) slot(tableName, id string) (*table, int32) {
+	t, ok := s.table(tableName)
+	if !ok {
+		return nil, 0
+	}
+	slot, ok := t.byID[id]
+	if !ok {
+		return nil, 0
+	}
+	return t, slot
+}
+
+func (t *table) link(slot int32, to uint16, toSlot int32, typ int32) {
+	t.links = grow(t.links, slot)
+	ls := t.links[slot]
+	i := len(ls)
+	if i > 0 && !ls[i-1].less(to, toSlot) {
+		i = sort.Search(len(ls), func(k int) bool { return !ls[k].less(to, toSlot) })
+	}
+	if i < len(ls) && ls[i].table == to && ls[i].slot == toSlot {
+		ls[i].typ = typ
+		return
+	}
+	t.links[slot] = slices.Insert(ls, i, link{slot: toSlot, typ: typ, table: to})
+}
+
+func (s *Store) looseLink(from, fromID, to, toID string, typeID int) {
 	k := assocKey{from, to}
-	m := s.assoc[k]
+	m := s.loose[k]
 	if m == nil {
 		m = map[string]map[string]int{}
-		s.assoc[k] = m
+		s.loose[k] = m
 	}
 	if m[fromID] == nil {
 		m[fromID] = map[string]int{}
@@ -589,15 +798,53 @@ func (s *Store) link(from, fromID, to, toID string, typeID int) {
 func (s *Store) Associations(fromTable, fromID, toTable string) (ids []string, types []int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	m := s.assoc[assocKey{fromTable, toTable}][fromID]
-	for id := range m {
-		ids = append(ids, id)
+	type pair struct {
+		id  string
+		typ int
 	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		types = append(types, m[id])
+	var ps []pair
+	ft, fs := s.slot(fromTable, fromID)
+	tt, ok := s.table(toTable)
+	if ft != nil && ok && int(fs) < len(ft.links) {
+		for _, l := range ft.links[fs] {
+			if l.table == tt.idx {
+				ps = append(ps, pair{tt.ids[l.slot], int(l.typ)})
+			}
+		}
+	}
+	if m := s.loose[assocKey{s.canon(fromTable), s.canon(toTable)}][fromID]; len(m) > 0 {
+		for id, typ := range m {
+			if !slices.ContainsFunc(ps, func(p pair) bool { return p.id == id }) {
+				ps = append(ps, pair{id, typ})
+			}
+		}
+	}
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(ps, func(a, b pair) int { return strings.Compare(a.id, b.id) })
+	ids, types = make([]string, len(ps)), make([]int, len(ps))
+	for i, p := range ps {
+		ids[i], types[i] = p.id, p.typ
 	}
 	return ids, types
+}
+
+// CompareIDs is the order of ScanFrom: numeric ids (HubSpot) numerically
+// and before all others, the rest bytewise (Salesforce ids of one table sort
+// by creation).
+func CompareIDs(a, b string) int {
+	na, ea := strconv.ParseInt(a, 10, 64)
+	nb, eb := strconv.ParseInt(b, 10, 64)
+	switch {
+	case ea == nil && eb == nil:
+		return cmp.Compare(na, nb)
+	case ea == nil:
+		return -1
+	case eb == nil:
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // Clock is the sandbox's time source: real time shifted by an offset that

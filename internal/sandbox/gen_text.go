@@ -176,12 +176,53 @@ var lossReasonJA = map[string]string{
 	"Timing": "時期尚早", "Product Fit": "製品適合性", "Champion Left": "担当者退職",
 }
 
+// fill replaces the placeholders of s; unknown placeholders stay as they
+// are and replaced text is not scanned again.
 func fill(s string, vars *textVars) string {
 	if !strings.Contains(s, "{") {
 		return s
 	}
-	return strings.NewReplacer("{p}", vars.product, "{c}", vars.competitor, "{n}", vars.contact,
-		"{co}", vars.company, "{r}", vars.rep, "{reason}", vars.reason).Replace(s)
+	var b strings.Builder
+	b.Grow(len(s) + 64)
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			break
+		}
+		v, ok := vars.lookup(s[i+1 : i+j])
+		if !ok {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		b.WriteString(s[:i])
+		b.WriteString(v)
+		s = s[i+j+1:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func (v *textVars) lookup(name string) (string, bool) {
+	switch name {
+	case "p":
+		return v.product, true
+	case "c":
+		return v.competitor, true
+	case "n":
+		return v.contact, true
+	case "co":
+		return v.company, true
+	case "r":
+		return v.rep, true
+	case "reason":
+		return v.reason, true
+	}
+	return "", false
 }
 
 type textVars struct{ product, competitor, contact, company, rep, reason string }

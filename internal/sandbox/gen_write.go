@@ -7,6 +7,57 @@ import (
 
 // The generator's writers: one customer into the org and the portal.
 
+// fields returns the generator's field map, emptied. The stores copy what
+// they are given, so one map serves every row.
+func (g *generator) fields() map[string]any {
+	if g.m == nil {
+		g.m = make(map[string]any, 32)
+	}
+	clear(g.m)
+	return g.m
+}
+
+func ifElse[T any](c bool, a, b T) T {
+	if c {
+		return a
+	}
+	return b
+}
+
+// prepare names the deals once and lays out each activity's texts so that both tenants store the
+// same bytes: the Salesforce subject is "Email: "+subject and HubSpot's the
+// subject alone, a slice of it; a note's Salesforce description is a slice
+// of its HubSpot HTML body.
+func (c *customer) prepare() {
+	if c.prepared {
+		return
+	}
+	c.prepared = true
+	for k := range c.deals {
+		c.deals[k].name = dealName(c, &c.deals[k])
+	}
+	for k := range c.acts {
+		a := &c.acts[k]
+		prefix := ""
+		switch a.kind {
+		case "email":
+			prefix = "Email: "
+		case "call":
+			prefix = "Call: "
+		case "note":
+			prefix = "Note: "
+			a.html = "<p><strong>" + a.subject + "</strong></p><p>" + a.body + "</p>"
+			off := len(a.html) - len("</p>") - len(a.body)
+			a.body = a.html[off : off+len(a.body)]
+		}
+		a.sfSubject = a.subject
+		if prefix != "" {
+			a.sfSubject = prefix + a.subject
+			a.subject = a.sfSubject[len(prefix):]
+		}
+	}
+}
+
 func (g *generator) writeSalesforce(c *customer) error {
 	s := g.sb.SF
 	ownerID := g.sb.Owners[c.owner].SalesforceID
@@ -14,16 +65,16 @@ func (g *generator) writeSalesforce(c *customer) error {
 		m["CreatedById"], m["LastModifiedById"] = ownerID, ownerID
 		return m
 	}
+	c.prepare()
 	typ := "Customer - Direct"
 	if c.prospect {
 		typ = "Prospect"
 	}
-	acc := audit(map[string]any{
-		"Name": c.name, "Type": typ, "NumberOfEmployees": float64(c.employees),
-		"AnnualRevenue": c.revenue, "BillingCountry": c.country, "BillingCity": c.city,
-		"Phone": c.phone, "Description": c.accountDescription(),
-		"AccountSource": leadSources[c.band%len(leadSources)], "OwnerId": ownerID,
-	})
+	acc := audit(g.fields())
+	acc["Name"], acc["Type"], acc["NumberOfEmployees"] = c.name, typ, float64(c.employees)
+	acc["AnnualRevenue"], acc["BillingCountry"], acc["BillingCity"] = c.revenue, c.country, c.city
+	acc["Phone"], acc["Description"] = c.phone, c.accountDescription()
+	acc["AccountSource"], acc["OwnerId"] = leadSources[c.band%len(leadSources)], ownerID
 	if c.industryName != "" {
 		acc["Industry"] = c.industryName
 	}
@@ -39,9 +90,10 @@ func (g *generator) writeSalesforce(c *customer) error {
 	}
 	c.sfContacts = make([]string, len(c.contacts))
 	for k, ct := range c.contacts {
-		m := audit(map[string]any{"AccountId": c.sfID, "FirstName": ct.first, "LastName": ct.last,
-			"Name": personName(ct.first, ct.last, ct.ja), "Email": ct.email, "Title": ct.title,
-			"MailingCountry": c.country, "OwnerId": ownerID, "Phone": c.phone})
+		m := audit(g.fields())
+		m["AccountId"], m["FirstName"], m["LastName"] = c.sfID, ct.first, ct.last
+		m["Name"], m["Email"], m["Title"] = personName(ct.first, ct.last, ct.ja), ct.email, ct.title
+		m["MailingCountry"], m["OwnerId"], m["Phone"] = c.country, ownerID, c.phone
 		if ct.desc != "" {
 			m["Description"] = ct.desc
 		}
@@ -52,10 +104,11 @@ func (g *generator) writeSalesforce(c *customer) error {
 	for k := range c.deals {
 		d := &c.deals[k]
 		st := SalesforceStages[d.stage]
-		m := audit(map[string]any{"AccountId": c.sfID, "Name": dealName(c, d), "StageName": st.Name,
-			"Amount": d.amount, "CloseDate": NewDate(d.close), "Probability": st.Probability,
-			"IsClosed": st.Closed, "IsWon": st.Won, "Type": d.typ, "LeadSource": d.source,
-			"Product__c": Products[d.product], "OwnerId": ownerID, "ForecastCategoryName": forecast(st)})
+		m := audit(g.fields())
+		m["AccountId"], m["Name"], m["StageName"] = c.sfID, d.name, st.Name
+		m["Amount"], m["CloseDate"], m["Probability"] = d.amount, NewDate(d.close), st.Probability
+		m["IsClosed"], m["IsWon"], m["Type"], m["LeadSource"] = st.Closed, st.Won, d.typ, d.source
+		m["Product__c"], m["OwnerId"], m["ForecastCategoryName"] = Products[d.product], ownerID, forecast(st)
 		if d.lossReason != "" {
 			m["Loss_Reason__c"] = d.lossReason
 		}
@@ -75,8 +128,9 @@ func (g *generator) writeSalesforce(c *customer) error {
 		if a.deal >= 0 {
 			what = c.deals[a.deal].sfID
 		}
-		m := audit(map[string]any{"WhatId": what, "WhoId": c.sfContacts[a.contact], "AccountId": c.sfID,
-			"Description": a.body, "OwnerId": ownerID})
+		m := audit(g.fields())
+		m["WhatId"], m["WhoId"], m["AccountId"] = what, c.sfContacts[a.contact], c.sfID
+		m["Description"], m["OwnerId"] = a.body, ownerID
 		table := SFTask
 		closed := !a.open
 		switch a.kind {
@@ -89,17 +143,17 @@ func (g *generator) writeSalesforce(c *customer) error {
 			m["ActivityDate"] = NewDate(a.at)
 			m["IsAllDayEvent"] = false
 			m["EventSubtype"], m["Type"], m["ShowAs"] = "Event", "Meeting", "Busy"
-			m["Location"] = map[bool]string{true: "Web会議", false: "Video call"}[a.ja]
+			m["Location"] = ifElse(a.ja, "Web会議", "Video call")
 		case "email":
-			m["Subject"] = "Email: " + a.subject
+			m["Subject"] = a.sfSubject
 			m["TaskSubtype"], m["Type"] = "Email", "Email"
 		case "call":
-			m["Subject"] = "Call: " + a.subject
+			m["Subject"] = a.sfSubject
 			m["TaskSubtype"], m["Type"] = "Call", "Call"
-			m["CallType"] = map[bool]string{true: "Inbound", false: "Outbound"}[a.inbound]
+			m["CallType"] = ifElse(a.inbound, "Inbound", "Outbound")
 			m["CallDurationInSeconds"] = float64(a.duration)
 		case "note":
-			m["Subject"] = "Note: " + a.subject
+			m["Subject"] = a.sfSubject
 			m["TaskSubtype"], m["Type"] = "Task", "Other"
 		default:
 			m["Subject"] = a.subject
@@ -179,13 +233,16 @@ func hsStage(stage int) Stage {
 func (g *generator) writeHubSpot(c *customer) error {
 	s := g.sb.HS
 	owner := g.sb.Owners[c.owner].HubSpotID
+	c.prepare()
 	life, typ := "customer", "OTHER"
 	if c.prospect {
 		life, typ = "opportunity", "PROSPECT"
 	}
-	co := map[string]any{"name": c.name, "numberofemployees": float64(c.employees), "annualrevenue": c.revenue,
-		"country": c.country, "city": c.city, "phone": c.phone, "description": c.accountDescription(), "type": typ,
-		"lifecyclestage": life, "hubspot_owner_id": owner}
+	co := g.fields()
+	co["name"], co["numberofemployees"], co["annualrevenue"] = c.name, float64(c.employees), c.revenue
+	co["country"], co["city"], co["phone"] = c.country, c.city, c.phone
+	co["description"], co["type"] = c.accountDescription(), typ
+	co["lifecyclestage"], co["hubspot_owner_id"] = life, owner
 	if v, ok := HubSpotIndustries[c.industryName]; ok {
 		co["industry"] = v
 	}
@@ -205,9 +262,10 @@ func (g *generator) writeHubSpot(c *customer) error {
 		if ct.ja {
 			lang = "ja"
 		}
-		m := map[string]any{"firstname": ct.first, "lastname": ct.last, "email": ct.email, "jobtitle": ct.title,
-			"company": c.name, "country": c.country, "hs_language": lang, "lifecyclestage": life, "hubspot_owner_id": owner,
-			"phone": c.phone}
+		m := g.fields()
+		m["firstname"], m["lastname"], m["email"], m["jobtitle"] = ct.first, ct.last, ct.email, ct.title
+		m["company"], m["country"], m["hs_language"] = c.name, c.country, lang
+		m["lifecyclestage"], m["hubspot_owner_id"], m["phone"] = life, owner, c.phone
 		if ct.desc != "" {
 			m["message"] = ct.desc
 		}
@@ -226,10 +284,11 @@ func (g *generator) writeHubSpot(c *customer) error {
 		case OppRenewal:
 			dt = DealRenewal
 		}
-		m := map[string]any{"dealname": dealName(c, d), "dealstage": st.Name, "pipeline": HubSpotPipeline,
-			"amount": d.amount, "closedate": d.close, "dealtype": dt, "hs_is_closed": st.Closed,
-			"hs_is_closed_won": st.Won, "hs_deal_stage_probability": st.Probability / 100, "hubspot_owner_id": owner,
-			"product_line": productLineValue(Products[d.product])}
+		m := g.fields()
+		m["dealname"], m["dealstage"], m["pipeline"] = d.name, st.Name, HubSpotPipeline
+		m["amount"], m["closedate"], m["dealtype"] = d.amount, d.close, dt
+		m["hs_is_closed"], m["hs_is_closed_won"], m["hs_deal_stage_probability"] = st.Closed, st.Won, st.Probability/100
+		m["hubspot_owner_id"], m["product_line"] = owner, productLineValue(Products[d.product])
 		if d.lossReason != "" {
 			m["closed_lost_reason"] = d.lossReason
 		}
@@ -247,16 +306,17 @@ func (g *generator) writeHubSpot(c *customer) error {
 	}
 	for _, a := range c.acts {
 		var table string
-		m := map[string]any{"hs_timestamp": a.at, "hubspot_owner_id": owner}
+		m := g.fields()
+		m["hs_timestamp"], m["hubspot_owner_id"] = a.at, owner
 		switch a.kind {
 		case "email":
 			table = HSEmails
 			m["hs_email_subject"], m["hs_email_text"], m["hs_email_status"] = a.subject, a.body, "SENT"
-			m["hs_email_direction"] = map[bool]string{true: "INCOMING_EMAIL", false: "EMAIL"}[a.inbound]
+			m["hs_email_direction"] = ifElse(a.inbound, "INCOMING_EMAIL", "EMAIL")
 		case "call":
 			table = HSCalls
 			m["hs_call_title"], m["hs_call_body"] = a.subject, a.body
-			m["hs_call_direction"] = map[bool]string{true: "INBOUND", false: "OUTBOUND"}[a.inbound]
+			m["hs_call_direction"] = ifElse(a.inbound, "INBOUND", "OUTBOUND")
 			m["hs_call_duration"] = float64(a.duration * 1000)
 			m["hs_call_status"] = "COMPLETED"
 		case "meeting":
@@ -267,11 +327,11 @@ func (g *generator) writeHubSpot(c *customer) error {
 			m["hs_meeting_outcome"] = "COMPLETED"
 		case "note":
 			table = HSNotes
-			m["hs_note_body"] = "<p><strong>" + a.subject + "</strong></p><p>" + a.body + "</p>"
+			m["hs_note_body"] = a.html
 		default:
 			table = HSTasks
 			m["hs_task_subject"], m["hs_task_body"] = a.subject, a.body
-			m["hs_task_status"] = map[bool]string{true: "NOT_STARTED", false: "COMPLETED"}[a.open]
+			m["hs_task_status"] = ifElse(a.open, "NOT_STARTED", "COMPLETED")
 			m["hs_task_priority"], m["hs_task_type"] = "MEDIUM", "TODO"
 		}
 		id, err := s.Seed(table, m, ActorUser, a.logged, a.logged)

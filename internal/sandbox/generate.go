@@ -59,6 +59,7 @@ type customer struct {
 
 	industryName string // Salesforce Industry value
 	description  string // overrides the industry's account description
+	prepared     bool   // texts laid out for both tenants (prepare)
 }
 
 type genContact struct {
@@ -97,6 +98,9 @@ type genActivity struct {
 	inbound  bool
 	duration int // minutes (meetings) or seconds (calls)
 	open     bool
+	// Set by prepare: the Salesforce subject (with its "Email: " etc.
+	// prefix) and a note's HubSpot HTML body.
+	sfSubject, html string
 }
 
 // Generator constants (see the package documentation).
@@ -136,6 +140,7 @@ type generator struct {
 	sb                                   *Sandbox
 	now, start, cutoff, simEnd, enrichAt time.Time
 	used                                 map[string]int
+	m                                    map[string]any // reused field map (fields)
 }
 
 func pick[T any](rng *rand.Rand, xs []T) T { return xs[rng.IntN(len(xs))] }
