@@ -262,37 +262,64 @@ func (w *Writer) progress(s Summary) {
 }
 
 // Run calls RunOnce, then again whenever the outbox has new entries (or
-// every interval), until ctx ends.
+// every interval), until ctx ends; it returns ctx's error or the first
+// error that stops a run.
 func (w *Writer) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = time.Minute
 	}
+	if err := w.ensureGroup(ctx); err != nil {
+		return err
+	}
 	for {
+		// The last id before the run: anything added from now on wakes us.
+		info, err := w.rdb.XInfoStream(ctx, w.outbox()).Result()
+		if err != nil {
+			return w.stopped(ctx, err)
+		}
 		sum, err := w.RunOnce(ctx)
 		if err != nil {
-			return err
+			return w.stopped(ctx, err)
 		}
 		if sum.Records > 0 {
 			w.opt.Logger.Info("write-back", "connection", w.t.Conn, "written", sum.Written, "unchanged", sum.Unchanged,
 				"kept", sum.Kept, "dead", sum.Dead, "pending", sum.Pending, "calls", sum.WriteCalls)
 		}
-		// Wait for a new entry without consuming it.
-		last, err := w.rdb.XInfoStream(ctx, w.outbox()).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		id := "$"
-		if last != nil && last.LastGeneratedID != "" {
-			id = last.LastGeneratedID
-		}
-		err = w.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{w.outbox(), id}, Count: 1, Block: interval}).Err()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return err
+		if err := w.wait(ctx, info.LastGeneratedID, interval); err != nil {
+			return w.stopped(ctx, err)
 		}
 	}
+}
+
+// wait returns when an entry after id is added, interval has passed or ctx
+// ends. A blocked read does not see ctx, so it blocks a second at a time.
+func (w *Writer) wait(ctx context.Context, id string, interval time.Duration) error {
+	deadline := time.Now().Add(interval)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		res, err := w.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{w.outbox(), id}, Count: 1,
+			Block: max(min(left, time.Second), time.Millisecond)}).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return err
+		case len(res) > 0 && len(res[0].Messages) > 0:
+			return nil
+		}
+	}
+}
+
+func (w *Writer) stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 func (w *Writer) read(ctx context.Context, id string) ([]redis.XMessage, error) {

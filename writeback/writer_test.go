@@ -2,8 +2,10 @@ package writeback_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/crmpulse/crmpulse/internal/config"
 	"github.com/crmpulse/crmpulse/writeback"
@@ -181,5 +183,30 @@ func TestHumanEditPolicy(t *testing.T) {
 				t.Errorf("keep, next cycle: next action = %q", got)
 			}
 		})
+	}
+}
+
+// TestRunLoop: a running writer picks up entries as they are queued and
+// stops with its context.
+func TestRunLoop(t *testing.T) {
+	r := newRig(t, config.KindSalesforce, 5, nil)
+	r.provision(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.writer(nil).Run(ctx, time.Minute) }()
+	r.enqueue(t, 1)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if n, _ := writeback.Pending(context.Background(), r.st, r.conn.Name()); n == 0 && r.value(t, r.ids[4], r.field(config.OutNextAction)) != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the running writer did not pick up the queued entries")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v, want context.Canceled", err)
 	}
 }
