@@ -47,7 +47,7 @@ func runFields(ctx context.Context, e *env, args []string) error {
 	if *dryRun && sub != "provision" {
 		return usagef("--dry-run applies to provision only")
 	}
-	a, targets, err := openWriteback(ctx, e, *connName)
+	a, targets, err := openWriteback(ctx, e, *connName, false)
 	if err != nil {
 		return err
 	}
@@ -112,8 +112,9 @@ type wbTarget struct {
 }
 
 // openWriteback loads the configuration and opens the connections written
-// to (only name when set), without the vector index.
-func openWriteback(ctx context.Context, e *env, name string) (*app.App, []wbTarget, error) {
+// to (only name when set), without the vector index; redisOnly opens no
+// connection at all.
+func openWriteback(ctx context.Context, e *env, name string, redisOnly bool) (*app.App, []wbTarget, error) {
 	cfg, err := app.LoadConfig(e.configPath)
 	if err != nil {
 		return nil, nil, configError{err}
@@ -142,7 +143,7 @@ func openWriteback(ctx context.Context, e *env, name string) (*app.App, []wbTarg
 	for i, t := range targets {
 		names[i] = t.name
 	}
-	a, err := app.Open(ctx, cfg, &app.Options{Logger: e.log, NoIndex: true, Connections: names})
+	a, err := app.Open(ctx, cfg, &app.Options{Logger: e.log, NoIndex: true, Connections: names, NoConnections: redisOnly})
 	if err != nil {
 		return nil, nil, err
 	}

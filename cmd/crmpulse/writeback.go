@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crmpulse/crmpulse/writeback"
@@ -53,7 +55,7 @@ func runWriteback(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 && !*retry {
 		return usagef("unexpected argument %q (entry ids go with --retry-dead)", fs.Arg(0))
 	}
-	a, targets, err := openWriteback(ctx, e, *connName)
+	a, targets, err := openWriteback(ctx, e, *connName, *audit || *dead)
 	if err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func runWriteback(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s: audit trail (%d newest)\n", tg.name, len(entries))
+			fmt.Fprintf(e.stdout, "%s: audit trail, %d entries, newest first\n", tg.name, len(entries))
 			if err := writeback.WriteAudit(e.stdout, entries); err != nil {
 				return err
 			}
@@ -95,6 +97,24 @@ func runWriteback(ctx context.Context, e *env, args []string) error {
 		target, err := writeback.LoadTarget(ctx, conn, tg.mappings)
 		if err != nil {
 			return err
+		}
+		checks, err := writeback.CheckFields(ctx, conn, tg.mappings)
+		if err != nil {
+			return err
+		}
+		var problems []string
+		for _, c := range checks {
+			if !c.OK() {
+				problems = append(problems, c.Field+" ("+c.Status+")")
+			}
+		}
+		if len(problems) > 0 {
+			msg := fmt.Sprintf("%s: %d mapped fields are not ready: %s; see: crmpulse fields validate --connection %s",
+				tg.name, len(problems), strings.Join(problems, ", "), tg.name)
+			if !*dryRun {
+				return errors.New(msg)
+			}
+			fmt.Fprintln(e.stderr, "warning: "+msg)
 		}
 		var changes []writeback.Change
 		if !*noEnqueue && !*retry {
