@@ -345,15 +345,3 @@ func TestWriteDocuments(t *testing.T) {
 		}
 	}
 }
-
-func BenchmarkGenerate2k(b *testing.B)   { benchGenerate(b, 2000) }
-func BenchmarkGenerate100k(b *testing.B) { benchGenerate(b, 100_000) }
-
-func benchGenerate(b *testing.B, n int) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := New(Options{Accounts: n, Now: testNow}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

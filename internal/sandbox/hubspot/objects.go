@@ -180,25 +180,8 @@ func source(actor string) (sourceType, sourceID string, userID *int64) {
 // idLess orders record ids numerically (HubSpot ids are numbers).
 func idLess(a, b string) bool { return compareIDs(a, b) < 0 }
 
-func compareIDs(a, b string) int {
-	na, ea := strconv.ParseInt(a, 10, 64)
-	nb, eb := strconv.ParseInt(b, 10, 64)
-	switch {
-	case ea == nil && eb == nil:
-		switch {
-		case na < nb:
-			return -1
-		case na > nb:
-			return 1
-		}
-		return 0
-	case ea == nil:
-		return -1
-	case eb == nil:
-		return 1
-	}
-	return strings.Compare(a, b)
-}
+// compareIDs is the store's id order, the one ScanFrom pages in.
+func compareIDs(a, b string) int { return sandbox.CompareIDs(a, b) }
 
 // encodeCursor and decodeCursor make the opaque after tokens of list reads.
 func encodeCursor(id string) string { return base64.StdEncoding.EncodeToString([]byte(id)) }
@@ -255,14 +238,15 @@ func (h *Handler) listObjects(w http.ResponseWriter, r *http.Request, _ *caller)
 		}
 	}
 	archived := q.Get("archived") == "true"
-	var rows []sandbox.Row
-	_ = h.sb.HS.Scan(ot.table, func(row sandbox.Row) bool {
-		if row.Deleted == archived && (after == "" || compareIDs(row.ID, after) > 0) {
-			rows = append(rows, row)
+	// Read the page and one more row (to know whether there is a next
+	// page) in id order from the cursor on, copying only those.
+	rows := make([]sandbox.Row, 0, limit+1)
+	_ = h.sb.HS.ScanFrom(ot.table, after, func(v sandbox.RowView) bool {
+		if v.Deleted() == archived {
+			rows = append(rows, v.Row())
 		}
-		return true
+		return len(rows) <= limit
 	})
-	slices.SortFunc(rows, func(a, b sandbox.Row) int { return compareIDs(a.ID, b.ID) })
 	spec := h.readSpecFromQuery(q)
 	type page struct {
 		Results []*hsObject `json:"results"`
