@@ -121,7 +121,11 @@ func (sb *Sandbox) generate() error {
 	g := &generator{sb: sb, now: now, start: now.Add(-o.History), cutoff: now.Add(-o.Holdout),
 		simEnd: now.Add(o.Holdout), used: map[string]int{}}
 	g.enrichAt = time.Date(now.Year(), now.Month(), now.Day(), 17, 0, 0, 0, time.UTC).Add(-40 * day)
+	base := g.tableSizes()
 	for i := range o.Accounts {
+		if i == presizeAfter && o.Accounts >= 4*presizeAfter {
+			g.presize(base, i, o.Accounts)
+		}
 		rng := rand.New(rand.NewPCG(uint64(o.Seed), uint64(i)))
 		c := g.simulate(rng, i)
 		if err := g.writeSalesforce(c); err != nil {
@@ -134,6 +138,34 @@ func (sb *Sandbox) generate() error {
 		sb.gen.accounts = append(sb.gen.accounts, c.genAccount)
 	}
 	return nil
+}
+
+// presizeAfter is the number of accounts after which the generator
+// extrapolates the table sizes and reserves room for the rest.
+const presizeAfter = 500
+
+// tableSizes counts the rows of every table of both tenants.
+func (g *generator) tableSizes() map[*Store]map[string]int {
+	out := map[*Store]map[string]int{}
+	for _, s := range []*Store{g.sb.SF, g.sb.HS} {
+		out[s] = map[string]int{}
+		for _, t := range s.Tables() {
+			out[s][t] = s.Len(t)
+		}
+	}
+	return out
+}
+
+// presize reserves room in every table for total accounts, extrapolated
+// from the rows that done accounts added since base (4% headroom).
+func (g *generator) presize(base map[*Store]map[string]int, done, total int) {
+	for s, sizes := range g.tableSizes() {
+		for t, n := range sizes {
+			if added := n - base[s][t]; added > 0 {
+				s.Reserve(t, base[s][t]+int(float64(added)*float64(total)/float64(done)*1.04))
+			}
+		}
+	}
 }
 
 type generator struct {

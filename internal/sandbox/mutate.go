@@ -237,11 +237,11 @@ func (m *mutator) activity(a *genAccount, theme string) {
 }
 
 // liveIDs lists the live ids of a table (insertion order) that match keep.
-func liveIDs(s *Store, table string, keep func(Row) bool) []string {
-	var ids []string
-	_ = s.Scan(table, func(r Row) bool {
-		if !r.Deleted && (keep == nil || keep(r)) {
-			ids = append(ids, r.ID)
+func liveIDs(s *Store, table string, keep func(RowView) bool) []string {
+	ids := make([]string, 0, s.Count(table))
+	_ = s.ScanView(table, func(v RowView) bool {
+		if !v.Deleted() && (keep == nil || keep(v)) {
+			ids = append(ids, v.ID())
 		}
 		return true
 	})
@@ -266,7 +266,7 @@ func (m *mutator) sample(ids []string, n int) []string {
 }
 
 func (m *mutator) moveStages(days int) {
-	open := liveIDs(m.sb.SF, SFOpportunity, func(r Row) bool { c, _ := r.Fields["IsClosed"].(bool); return !c })
+	open := liveIDs(m.sb.SF, SFOpportunity, func(v RowView) bool { return !v.Bool("IsClosed") })
 	for _, id := range m.sample(open, max(1, len(open)*min(days, 30)/60)) {
 		r, _ := m.sb.SF.Get(SFOpportunity, id)
 		cur := slices.IndexFunc(SalesforceStages, func(s Stage) bool { return s.Name == r.Fields["StageName"] })
@@ -293,7 +293,7 @@ func (m *mutator) moveStages(days int) {
 			m.rep.add(m.rep.Updated, "salesforce", SFOpportunity, 1)
 		}
 	}
-	openHS := liveIDs(m.sb.HS, HSDeals, func(r Row) bool { c, _ := r.Fields["hs_is_closed"].(bool); return !c })
+	openHS := liveIDs(m.sb.HS, HSDeals, func(v RowView) bool { return !v.Bool("hs_is_closed") })
 	for _, id := range m.sample(openHS, max(1, len(openHS)*min(days, 30)/60)) {
 		r, _ := m.sb.HS.Get(HSDeals, id)
 		cur := slices.IndexFunc(HubSpotDealStages, func(s Stage) bool { return s.Name == r.Fields["dealstage"] })
@@ -356,9 +356,9 @@ func (m *mutator) deletes(days int) {
 		}
 		// Undelete a quarter of the recycle bin rows; purge one of them.
 		var binned []string
-		_ = t.s.Scan(t.table, func(r Row) bool {
-			if r.Deleted {
-				binned = append(binned, r.ID)
+		_ = t.s.ScanView(t.table, func(v RowView) bool {
+			if v.Deleted() {
+				binned = append(binned, v.ID())
 			}
 			return true
 		})

@@ -42,37 +42,34 @@ func (sb *Sandbox) Stats() Stats {
 		AmountQuantile: map[string]float64{}, WonMedianBand: map[string]float64{}, ByOppType: map[string]int{},
 		Activities: map[string]int{}, HubSpot: map[string]int{}, ByDriver: map[string]int{}}
 	band := map[string]string{}
-	_ = sb.SF.Scan(SFAccount, func(r Row) bool {
-		if r.Deleted {
+	_ = sb.SF.ScanView(SFAccount, func(r RowView) bool {
+		if r.Deleted() {
 			return true
 		}
 		st.Accounts++
-		ind, _ := r.Fields["Industry"].(string)
-		st.ByIndustry[ind]++
-		emp, _ := r.Fields["NumberOfEmployees"].(float64)
+		st.ByIndustry[r.Str("Industry")]++
+		emp, _ := r.Float("NumberOfEmployees")
 		b := SizeBandOf(int(emp))
 		st.BySizeBand[b]++
-		band[r.ID] = b
+		band[r.ID()] = b
 		return true
 	})
 	st.Contacts = sb.SF.Count(SFContact)
 	var won []float64
 	perBand := map[string][]float64{}
-	_ = sb.SF.Scan(SFOpportunity, func(r Row) bool {
-		if r.Deleted {
+	_ = sb.SF.ScanView(SFOpportunity, func(r RowView) bool {
+		if r.Deleted() {
 			return true
 		}
 		st.Opportunities++
-		t, _ := r.Fields["Type"].(string)
-		st.ByOppType[t]++
-		closed, _ := r.Fields["IsClosed"].(bool)
-		isWon, _ := r.Fields["IsWon"].(bool)
+		st.ByOppType[r.Str("Type")]++
+		closed, isWon := r.Bool("IsClosed"), r.Bool("IsWon")
 		switch {
 		case isWon:
 			st.Won++
-			amt, _ := r.Fields["Amount"].(float64)
+			amt, _ := r.Float("Amount")
 			won = append(won, amt)
-			acc, _ := r.Fields["AccountId"].(string)
+			acc := r.Str("AccountId")
 			perBand[band[acc]] = append(perBand[band[acc]], amt)
 		case closed:
 			st.Lost++
@@ -95,12 +92,11 @@ func (sb *Sandbox) Stats() Stats {
 		slices.Sort(xs)
 		st.WonMedianBand[b] = quantile(xs, .5)
 	}
-	_ = sb.SF.Scan(SFTask, func(r Row) bool {
-		if r.Deleted {
+	_ = sb.SF.ScanView(SFTask, func(r RowView) bool {
+		if r.Deleted() {
 			return true
 		}
-		kind, _ := r.Fields["TaskSubtype"].(string)
-		subj, _ := r.Fields["Subject"].(string)
+		kind, subj := r.Str("TaskSubtype"), r.Str("Subject")
 		switch {
 		case kind == "Task" && strings.HasPrefix(subj, "Note: "):
 			kind = "note"
@@ -108,15 +104,15 @@ func (sb *Sandbox) Stats() Stats {
 			kind = strings.ToLower(kind)
 		}
 		st.Activities[kind]++
-		if a, _ := r.Fields["IsArchived"].(bool); a {
+		if r.Bool("IsArchived") {
 			st.Archived++
 		}
 		return true
 	})
-	_ = sb.SF.Scan(SFEvent, func(r Row) bool {
-		if !r.Deleted {
+	_ = sb.SF.ScanView(SFEvent, func(r RowView) bool {
+		if !r.Deleted() {
 			st.Activities["meeting"]++
-			if a, _ := r.Fields["IsArchived"].(bool); a {
+			if r.Bool("IsArchived") {
 				st.Archived++
 			}
 		}
