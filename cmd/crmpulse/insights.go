@@ -18,9 +18,9 @@ const insightsUsage = `insights <subcommand> [flags]
 
 subcommands:
   bgnbd  fit the BG/NBD repeat-purchase model to a customer summary CSV
-  run    compute insights for all accounts
-  show   show one account's insights
-  eval   evaluate churn scores against recorded outcomes`
+  run    analyse queued accounts (or --account ID / --all) with N workers
+  show   show one account's insight as text, Markdown, HTML or JSON
+  eval   backtest the churn model on the sandbox truth (AUC, Brier, calibration, ablation)`
 
 func runInsights(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -33,8 +33,12 @@ func runInsights(ctx context.Context, e *env, args []string) error {
 		return nil
 	case "bgnbd":
 		return runInsightsBGNBD(ctx, e, args[1:])
-	case "run", "show", "eval":
-		return notBuilt("insights "+args[0], "insights "+args[0])(ctx, e, args[1:])
+	case "run":
+		return runInsightsRun(ctx, e, args[1:])
+	case "show":
+		return runInsightsShow(ctx, e, args[1:])
+	case "eval":
+		return runInsightsEval(ctx, e, args[1:])
 	default:
 		return usagef("unknown subcommand %q (want bgnbd, run, show or eval)", args[0])
 	}
