@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -260,4 +261,41 @@ func TestOnSyncedSandbox(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBacktestLarge reports the backtest on a larger sandbox; set
+// CRMPULSE_EVAL_ACCOUNTS (e.g. 2000) to run it.
+func TestBacktestLarge(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("CRMPULSE_EVAL_ACCOUNTS"))
+	if n <= 0 {
+		t.Skip("set CRMPULSE_EVAL_ACCOUNTS to run")
+	}
+	s := syncSandbox(t, n)
+	ctx := context.Background()
+	truth := s.sb.Truth
+	bt := New(s.st, nil, nil, Options{Horizon: truth.Horizon.Sub(truth.Cutoff), MinLabels: 10})
+	ids, hs, err := bt.LoadHistories(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]bool{}
+	for _, id := range ids {
+		if at, ok := truth.BySalesforceID(id); ok && at.AliveAtCutoff {
+			labels[id] = at.Churned
+		}
+	}
+	for _, prior := range []bool{false, true} {
+		bt.Opt.ForcePrior = prior
+		rep, err := bt.Backtest(conn, truth.Cutoff, ids, hs, labels, !prior)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("prior=%v n=%d positives=%d AUC=%.3f Brier=%.4f base=%.4f model=%s train=%d/%d validationAUC=%.3f", prior, rep.N, rep.Positives, rep.AUC, rep.Brier, rep.BaseBrier, rep.Model.Kind, rep.Model.TrainPositives, rep.Model.Train, rep.Model.ValidationAUC)
+		for _, b := range rep.Calibration {
+			t.Logf("  calib n=%d predicted %.3f observed %.3f", b.Count, b.MeanPredicted, b.ObservedRate)
+		}
+		for _, a := range rep.Ablation {
+			t.Logf("  without %-10s AUC %.3f (%+.3f)", a.Without, a.AUC, a.Delta)
+		}
+	}
 }

@@ -45,7 +45,7 @@ type fixture struct {
 	emb embed.Embedder
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	rdb := redistest.Client(t)
@@ -95,7 +95,7 @@ func insight() *result.Result {
 // fakeLLM is an OpenAI-compatible chat completions server that checks every
 // request it receives.
 type fakeLLM struct {
-	t     *testing.T
+	t     testing.TB
 	reply func(n int, user string) (content string, delay time.Duration)
 
 	mu       sync.Mutex
@@ -180,7 +180,7 @@ func (f *fakeLLM) count() int {
 	return len(f.requests)
 }
 
-func startLLM(t *testing.T, reply func(n int, user string) (string, time.Duration)) (*fakeLLM, string) {
+func startLLM(t testing.TB, reply func(n int, user string) (string, time.Duration)) (*fakeLLM, string) {
 	f := &fakeLLM{t: t, reply: reply}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
@@ -207,7 +207,7 @@ func validAccount(cite ...string) string {
 	return string(b)
 }
 
-func newAnalyst(t *testing.T, fx *fixture, url string, mod func(*Config)) *Analyst {
+func newAnalyst(t testing.TB, fx *fixture, url string, mod func(*Config)) *Analyst {
 	t.Helper()
 	cfg := Config{BaseURL: url, Model: "test-model", Language: "en", Timeout: 5 * time.Second, MaxRetries: 1, Concurrency: 4, RedactNames: true, Backoff: 10 * time.Millisecond}
 	if mod != nil {
