@@ -35,12 +35,10 @@ func FromResult(r *result.Result, segment string) Insight {
 	for _, c := range r.CrossSell[:min(len(r.CrossSell), MaxItems)] {
 		in.CrossSell = append(in.CrossSell, c.Product)
 	}
-	if segment != "" {
-		in.Segment = segments.Label(segment, "en")
-		if in.Segment == "" {
-			in.Segment = segment
-		}
-	}
+	// The segment id (vip, at_risk, ...) is the value written: CRM lists
+	// published by segments/lists filter on it, in text fields as well as
+	// picklists (whose option values are the ids).
+	in.Segment = segment
 	for _, c := range r.Evidence {
 		in.Evidence = append(in.Evidence, evidenceOf(c))
 	}
