@@ -165,6 +165,10 @@ type StoreOptions struct {
 	// IDField, when set, is a field set to the record id on insert
 	// ("Id" in Salesforce, "hs_object_id" in HubSpot).
 	IDField string
+	// SeqOf, when set, is the inverse of NewID: the sequence number an id
+	// was minted with. The store then finds generated ids through a slice
+	// instead of a map entry per row.
+	SeqOf func(id string) (int64, bool)
 }
 
 // Store is an in-process table store for one CRM tenant (a Salesforce org or
@@ -187,6 +191,10 @@ type Store struct {
 	seq       int64
 	deletions []Deletion
 	dict      *dict
+	// seqSlot and seqTab locate the row minted with each sequence number
+	// (slot -1: none) when StoreOptions.SeqOf is set.
+	seqSlot []int32
+	seqTab  []uint16
 	// loose holds associations with an end that is not a stored record
 	// (unknown table or id): (fromTable,toTable) -> fromID -> toID -> type id.
 	loose map[assocKey]map[string]map[string]int
@@ -205,7 +213,8 @@ type table struct {
 
 	// Per row (slot), in insertion order; purged slots stay as tombstones.
 	ids                   []string
-	byID                  map[string]int32 // live and soft-deleted rows
+	byID                  map[string]int32 // rows not found through Store.seqSlot
+	count                 int              // rows not purged
 	created, modified     []int64          // encTime
 	createdBy, modifiedBy []uint32         // actor dictionary codes
 	deleted, purged       bitset
@@ -517,7 +526,7 @@ func (s *Store) insert(tableName string, fields map[string]any, actor string, cr
 			id = v
 		}
 	}
-	if _, dup := t.byID[id]; dup {
+	if _, dup := t.find(id); dup {
 		return nil, 0, fmt.Errorf("%s %s already exists", t.schema.Name, id)
 	}
 	if len(t.ids) >= math.MaxInt32 {
@@ -526,7 +535,15 @@ func (s *Store) insert(tableName string, fields map[string]any, actor string, cr
 	slot := int32(len(t.ids))
 	act, _ := s.dict.code(actor)
 	t.ids = append(t.ids, id)
-	t.byID[id] = slot
+	if q, ok := s.seqOf(id); ok && q == s.seq && int64(len(s.seqSlot)) <= q {
+		for int64(len(s.seqSlot)) < q {
+			s.seqSlot, s.seqTab = append(s.seqSlot, -1), append(s.seqTab, 0)
+		}
+		s.seqSlot, s.seqTab = append(s.seqSlot, slot), append(s.seqTab, t.idx)
+	} else {
+		t.byID[id] = slot
+	}
+	t.count++
 	t.created, t.modified = append(t.created, cn), append(t.modified, mn)
 	t.createdBy, t.modifiedBy = append(t.createdBy, act), append(t.modifiedBy, act)
 	for k, v := range fields {
@@ -561,7 +578,7 @@ func (s *Store) UpdateAt(tableName, id string, fields map[string]any, actor stri
 	if !ok {
 		return Row{}, fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
-	slot, ok := t.byID[id]
+	slot, ok := t.find(id)
 	if !ok || t.deleted.get(slot) {
 		return Row{}, fmt.Errorf("%s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
@@ -611,7 +628,7 @@ func (s *Store) Delete(tableName, id string) error {
 	if !ok {
 		return fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
-	slot, ok := t.byID[id]
+	slot, ok := t.find(id)
 	if !ok || t.deleted.get(slot) {
 		return fmt.Errorf("%s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
@@ -635,7 +652,7 @@ func (s *Store) Undelete(tableName, id string) error {
 	if !ok {
 		return fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
-	slot, ok := t.byID[id]
+	slot, ok := t.find(id)
 	if !ok || !t.deleted.get(slot) {
 		return fmt.Errorf("deleted %s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
@@ -658,11 +675,12 @@ func (s *Store) Purge(tableName, id string) error {
 	if !ok {
 		return fmt.Errorf("table %s: %w", tableName, ErrNotFound)
 	}
-	slot, ok := t.byID[id]
+	slot, ok := t.find(id)
 	if !ok {
 		return fmt.Errorf("%s %s: %w", t.schema.Name, id, ErrNotFound)
 	}
 	delete(t.byID, id)
+	t.count--
 	if !t.deleted.get(slot) {
 		t.live--
 	}
@@ -686,7 +704,7 @@ func (s *Store) Get(tableName, id string) (Row, bool) {
 	if !ok {
 		return Row{}, false
 	}
-	slot, ok := t.byID[id]
+	slot, ok := t.find(id)
 	if !ok {
 		return Row{}, false
 	}
@@ -720,7 +738,7 @@ func (s *Store) Len(tableName string) int {
 	if !ok {
 		return 0
 	}
-	return len(t.byID)
+	return t.count
 }
 
 // Deletions returns delete events for a table with DeletedAt in [from, to).
@@ -753,13 +771,37 @@ func (s *Store) Associate(fromTable, fromID, toTable, toID string, typeID, rever
 	s.looseLink(s.canon(toTable), toID, s.canon(fromTable), fromID, reverseTypeID)
 }
 
+// seqOf is StoreOptions.SeqOf, false when unset.
+func (s *Store) seqOf(id string) (int64, bool) {
+	if s.opt.SeqOf == nil {
+		return 0, false
+	}
+	return s.opt.SeqOf(id)
+}
+
+// find returns the slot of a stored (not purged) record.
+func (t *table) find(id string) (int32, bool) {
+	if slot, ok := t.byID[id]; ok {
+		return slot, true
+	}
+	q, ok := t.s.seqOf(id)
+	if !ok || q < 0 || q >= int64(len(t.s.seqSlot)) || t.s.seqTab[q] != t.idx {
+		return 0, false
+	}
+	slot := t.s.seqSlot[q]
+	if slot < 0 || t.ids[slot] != id || t.purged.get(slot) {
+		return 0, false
+	}
+	return slot, true
+}
+
 // slot finds a stored record; the table is nil when there is none.
 func (s *Store) slot(tableName, id string) (*table, int32) {
 	t, ok := s.table(tableName)
 	if !ok {
 		return nil, 0
 	}
-	slot, ok := t.byID[id]
+	slot, ok := t.find(id)
 	if !ok {
 		return nil, 0
 	}

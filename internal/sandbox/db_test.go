@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,12 +89,25 @@ func randomValue(rng *rand.Rand, name string, seq int) any {
 // purges and touches against a store and the plain model, then compares
 // every read path.
 func TestStoreMatchesModel(t *testing.T) {
+	opt := StoreOptions{Stamp: time.Millisecond, IDField: "Id",
+		CreatedFields: map[string][]string{"*": {"CreatedDate"}}, ModifiedFields: map[string][]string{"Thing": {"SystemModstamp"}}}
+	t.Run("map index", func(t *testing.T) { storeMatchesModel(t, opt) })
+	// Ids minted as "n<seq>" are found by sequence number; explicit ids
+	// ("explicit-…", or "n…" ones that were not minted) through the map.
+	opt.NewID = func(_ *Schema, seq int64) string { return "n" + strconv.FormatInt(seq+100, 10) }
+	opt.SeqOf = func(id string) (int64, bool) {
+		n, err := strconv.ParseInt(strings.TrimPrefix(id, "n"), 10, 64)
+		return n - 100, err == nil && strings.HasPrefix(id, "n")
+	}
+	t.Run("sequence index", func(t *testing.T) { storeMatchesModel(t, opt) })
+}
+
+func storeMatchesModel(t *testing.T, opt StoreOptions) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := NewClock(start)
 	clock.Freeze(start)
-	s := NewStore(clock, StoreOptions{Stamp: time.Millisecond, IDField: "Id",
-		CreatedFields: map[string][]string{"*": {"CreatedDate"}}, ModifiedFields: map[string][]string{"Thing": {"SystemModstamp"}}})
+	s := NewStore(clock, opt)
 	s.Define(testSchema())
 	names := []string{"Name", "Stage", "Amount", "Done", "Due", "At", "Body", "ParentId", "CreatedDate", "SystemModstamp", "Id"}
 	model := map[string]*modelRow{}
@@ -120,14 +134,20 @@ func TestStoreMatchesModel(t *testing.T) {
 			if _, set := fields["Stage"]; !set && rng.IntN(4) == 0 {
 				fields["stage"] = "lower-case name" // resolved through the schema
 			}
-			if rng.IntN(40) == 0 {
+			switch rng.IntN(40) {
+			case 0:
 				fields["Id"] = "explicit-" + strconv.Itoa(rng.IntN(1_000_000)) // out of id order
+			case 1:
+				fields["Id"] = "n" + strconv.Itoa(rng.IntN(8000)) // may collide with a minted id
 			}
 			actor := actors[rng.IntN(len(actors))]
 			created := now.Add(-time.Duration(rng.IntN(1000)) * time.Hour)
 			id, err := s.Seed("Thing", fields, actor, created, now)
 			if err != nil {
-				if _, dup := model[fmt.Sprint(fields["Id"])]; dup {
+				// Explicit and minted ids can collide; the store refuses
+				// the second record.
+				dupID, ok := strings.CutSuffix(strings.TrimPrefix(err.Error(), "Thing "), " already exists")
+				if _, known := model[dupID]; ok && known {
 					continue
 				}
 				t.Fatalf("seed: %v", err)

@@ -1,6 +1,9 @@
 package sandbox
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // HubSpot portal schema: the CRM objects crmpulse reads and writes with
 // their documented internal property names. Field types use the Salesforce
@@ -269,5 +272,9 @@ func hubSpotStoreOptions() StoreOptions {
 		CreatedFields:  created,
 		IDField:        "hs_object_id",
 		NewID:          func(_ *Schema, seq int64) string { return HubSpotID(seq) },
+		SeqOf: func(id string) (int64, bool) {
+			n, err := strconv.ParseInt(id, 10, 64)
+			return n - hubSpotIDBase, err == nil && n >= hubSpotIDBase
+		},
 	}
 }

@@ -1,6 +1,9 @@
 package sandbox
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Salesforce org schema: the standard objects crmpulse reads and writes, with
 // canonical field names and describe types, plus the custom opportunity
@@ -304,5 +307,22 @@ func salesforceStoreOptions() StoreOptions {
 		NewID: func(s *Schema, seq int64) string {
 			return SalesforceID(s.KeyPrefix, seq)
 		},
+		SeqOf: salesforceSeq,
 	}
+}
+
+// salesforceSeq is the sequence number of an id made by SalesforceID.
+func salesforceSeq(id string) (int64, bool) {
+	if len(id) != 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range []byte(id[5:15]) {
+		d := strings.IndexByte(base62, c)
+		if d < 0 {
+			return 0, false
+		}
+		n = n*62 + int64(d)
+	}
+	return n, true
 }
