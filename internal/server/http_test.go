@@ -215,12 +215,13 @@ func TestReadyz(t *testing.T) {
 	defer ts.Close()
 
 	r.next(t).reply <- result{err: errors.New("down")}
-	ft.next(t)
+	w := ft.peek(t)
 	waitState(t, s, "acme", StateIdle)
 	code, body := do(t, ts, "GET", "/readyz", "")
 	if code != http.StatusOK || !strings.Contains(body, `"redis": "ok"`) || !strings.Contains(body, `"last_outcome": "failed"`) {
 		t.Fatalf("/readyz after one failure: %d %s", code, body)
 	}
+	w.fire <- ft.Now()
 	r.next(t).reply <- result{err: errors.New("down")}
 	ft.peek(t)
 	waitState(t, s, "acme", StateIdle)
