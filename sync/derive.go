@@ -261,7 +261,7 @@ func (c *connRun) write(ctx context.Context, p *plan, cs *ConnSummary) error {
 // account, loses its chunks here.
 func (c *connRun) removeOwner(ctx context.Context, account string, r store.Ref) error {
 	st := c.e.st
-	if r.Object == TypeDigest {
+	if r.Object == TypeActivityDigest || r.Object == TypeDealDigest {
 		return st.DeleteRecordEverywhere(ctx, r)
 	}
 	v, err := st.Client().HMGet(ctx, recKey(st, r), "id", "account").Result()
@@ -326,19 +326,56 @@ func (c *connRun) owners(account string, recs []stored) []owner {
 		parts := chunk.Split(text, split)
 		mk(acct.Ref, parts, repeat(a, len(parts)))
 	}
-	for _, o := range opps {
-		a := base
-		a.Type = store.TypeOpportunity
-		f := o.Fields
-		a.Stage = store.Slug(f.str(connectors.FStage))
-		a.Kind = store.Slug(f.str(connectors.FType))
-		d := f.time(connectors.FCloseDate)
-		if d.IsZero() {
-			d = f.time(connectors.FCreated)
+	// Deal digests: the opportunities of one stage, packed.
+	slices.SortFunc(opps, func(x, y stored) int {
+		if c := strings.Compare(store.Slug(x.Fields.str(connectors.FStage)), store.Slug(y.Fields.str(connectors.FStage))); c != 0 {
+			return c
 		}
-		a.Date, a.Amount = unix(d), f.num(connectors.FAmount)
-		parts := chunk.Split(opportunityText(o, acctName), split)
-		mk(o.Ref, parts, repeat(a, len(parts)))
+		if c := oppDate(x).Compare(oppDate(y)); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Ref.ID, y.Ref.ID)
+	})
+	for len(opps) > 0 {
+		stage := store.Slug(opps[0].Fields.str(connectors.FStage))
+		n := 1
+		for n < len(opps) && store.Slug(opps[n].Fields.str(connectors.FStage)) == stage {
+			n++
+		}
+		group := opps[:n]
+		opps = opps[n:]
+		texts := make([]string, len(group))
+		for i, r := range group {
+			texts[i] = opportunityText(r, acctName)
+		}
+		packed, members := chunk.Pack(texts, split)
+		attrs := make([]store.Attrs, len(packed))
+		for i, m := range members {
+			a := base
+			a.Type, a.Stage = store.TypeOpportunity, stage
+			kind := ""
+			var last time.Time
+			for k, idx := range m {
+				r := group[idx]
+				kd := store.Slug(r.Fields.str(connectors.FType))
+				if k == 0 {
+					kind = kd
+				} else if kd != kind {
+					kind = ""
+				}
+				if d := oppDate(r); d.After(last) {
+					last = d
+				}
+				a.Amount = max(a.Amount, r.Fields.num(connectors.FAmount))
+			}
+			a.Kind, a.Date = kind, unix(last)
+			attrs[i] = a
+		}
+		id := account + "." + stage
+		if stage == "" {
+			id = account + ".nostage"
+		}
+		mk(store.Ref{Connection: c.name(), Object: TypeDealDigest, ID: id}, packed, attrs)
 	}
 	// Activity digests: one per calendar year, packed.
 	slices.SortFunc(acts, func(x, y stored) int {
@@ -381,10 +418,18 @@ func (c *connRun) owners(account string, recs []stored) []owner {
 			a.Kind, a.Date = store.Slug(kind), unix(last)
 			attrs[i] = a
 		}
-		ref := store.Ref{Connection: c.name(), Object: TypeDigest, ID: account + "." + strconv.Itoa(year)}
+		ref := store.Ref{Connection: c.name(), Object: TypeActivityDigest, ID: account + "." + strconv.Itoa(year)}
 		mk(ref, packed, attrs)
 	}
 	return out
+}
+
+// oppDate is an opportunity's business date: close date, else creation.
+func oppDate(r stored) time.Time {
+	if d := r.Fields.time(connectors.FCloseDate); !d.IsZero() {
+		return d
+	}
+	return r.Fields.time(connectors.FCreated)
 }
 
 func repeat(a store.Attrs, n int) []store.Attrs {

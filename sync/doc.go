@@ -50,13 +50,20 @@
 //   - the account record owns its profile chunk: name, industry, size band,
 //     country, description, purchase history (won deals with dates, amounts
 //     and products), open pipeline and last contact;
-//   - each opportunity owns its chunks (name, stage, amount, dates,
-//     products, competitor, loss reason, description);
-//   - activities are packed: all activities of one account dated in one
-//     calendar year form an activity digest (object TypeDigest, id
-//     "<account>.<year>"), packed into ~1000-character chunks with
-//     internal/chunk.Pack (long texts split with overlap). The digest is
-//     rebuilt whenever any of its members changes, moves or is deleted.
+//   - opportunities are packed: those of one account in one stage form a deal
+//     digest (object TypeDealDigest, id "<account>.<stage>"), one text per
+//     deal (name, stage, amount, dates, products, competitor, loss reason,
+//     description) packed into ~1000-character chunks with internal/chunk.Pack;
+//     every chunk carries its stage, the latest close date and the largest
+//     amount of its deals;
+//   - activities are packed the same way: all activities of one account dated
+//     in one calendar year form an activity digest (object TypeActivityDigest,
+//     id "<account>.<year>"; long texts split with overlap).
+//
+// A digest is rebuilt whenever any of its members changes, moves to another
+// account or stage, or is deleted; one that loses its last member is
+// removed with its vectors. Vector insertion bounds the initial sync, so
+// fewer, denser chunks make it faster.
 //
 // Chunk attributes carry the account id, industry and size band slugs,
 // stage (opportunities), kind, date and amount. The content hash of each

@@ -190,10 +190,10 @@ func (e *Engine) Run(ctx context.Context) (*Summary, error) {
 	return sum, errors.Join(errs...)
 }
 
-func (e *Engine) runConn(ctx context.Context, src Source) (ConnSummary, []ObjectSummary, error) {
+func (e *Engine) runConn(ctx context.Context, src Source) (cs ConnSummary, objs []ObjectSummary, _ error) {
 	name := src.Conn.Name()
-	cs := ConnSummary{Conn: name}
-	objs := make([]ObjectSummary, len(src.Objects))
+	cs = ConnSummary{Conn: name}
+	objs = make([]ObjectSummary, len(src.Objects))
 	for i, o := range src.Objects {
 		objs[i] = ObjectSummary{Conn: name, Object: string(o)}
 	}

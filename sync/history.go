@@ -33,7 +33,7 @@ func loadAccount(ctx context.Context, st *store.Store, conn, account string) ([]
 	if err != nil {
 		return nil, err
 	}
-	refs = slices.DeleteFunc(refs, func(r store.Ref) bool { return r.Object == TypeDigest })
+	refs = slices.DeleteFunc(refs, func(r store.Ref) bool { return r.Object == TypeActivityDigest || r.Object == TypeDealDigest })
 	return loadRecords(ctx, st, refs)
 }
 

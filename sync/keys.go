@@ -2,10 +2,17 @@ package sync
 
 import "github.com/crmpulse/crmpulse/store"
 
-// TypeDigest is the store object type of activity digests: the packed
-// activity chunks of one account and period, owned by the account (see the
-// package documentation). Its records exist only as chunk owners.
-const TypeDigest = "digest"
+// Store object types of digests: packed chunks owned by an account (see
+// the package documentation). They exist only as chunk owners, never as
+// records.
+const (
+	// TypeActivityDigest: the activities of one account and calendar year,
+	// id "<account>.<year>".
+	TypeActivityDigest = "activities"
+	// TypeDealDigest: the opportunities of one account and stage, id
+	// "<account>.<stage slug>".
+	TypeDealDigest = "deals"
+)
 
 // The analysis queue: a Redis Stream at <ns>:queue:analysis (AnalysisQueue)
 // to which the engine appends one entry per account whose content changed,

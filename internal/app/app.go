@@ -89,6 +89,9 @@ func DefaultConfig() *config.Config {
 		c.RateLimit = config.RateLimit{RequestsPerSecond: 1000, Burst: 200}
 	}
 	cfg.Connections = []config.Connection{sf, hs}
+	// Each CRM caps the page size at its own maximum (HubSpot 200), so ask
+	// for Salesforce's: fewer calls.
+	cfg.Sync.PageSize = 2000
 	return cfg
 }
 
