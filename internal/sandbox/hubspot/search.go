@@ -196,55 +196,60 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, _ *caller) *api
 	h.mu.Unlock()
 	now := h.now()
 	query := strings.ToLower(strings.TrimSpace(req.Query))
-	var rows []sandbox.Row
-	_ = h.sb.HS.Scan(ot.table, func(row sandbox.Row) bool {
-		if row.Deleted || (lag > 0 && now.Sub(row.ModifiedAt) < lag) {
+	// Filter the records in place and keep only the id (and sort value) of
+	// each match; only the page served is copied out of the store, as it is
+	// at that moment.
+	type match struct {
+		id  string
+		key any
+	}
+	var matches []match
+	_ = h.sb.HS.ScanView(ot.table, func(v sandbox.RowView) bool {
+		if v.Deleted() || (lag > 0 && now.Sub(v.ModifiedAt()) < lag) {
 			return true
 		}
-		if query != "" && !matchesQuery(row, query) {
+		if len(groups) > 0 && !slices.ContainsFunc(groups, func(g []filter) bool { return matchAllView(ot, v, g) }) {
 			return true
 		}
-		if len(groups) == 0 || slices.ContainsFunc(groups, func(g []filter) bool { return matchAll(ot, row, g) }) {
-			rows = append(rows, row)
+		if query != "" && !matchesQuery(v.Row(), query) {
+			return true
 		}
+		m := match{id: v.ID()}
+		if sortBy != nil {
+			m.key = ot.viewValue(v, sortBy.p.name)
+		}
+		matches = append(matches, m)
 		return true
 	})
-	slices.SortStableFunc(rows, func(a, b sandbox.Row) int {
+	slices.SortStableFunc(matches, func(a, b match) int {
 		if sortBy != nil {
-			if c := compareForSort(ot, sortBy, a, b); c != 0 {
+			if c := compareSortValues(sortBy, a.key, b.key); c != 0 {
 				return c
 			}
 		}
-		return compareIDs(a.ID, b.ID)
+		return compareIDs(a.id, b.id)
 	})
 	type page struct {
 		Total   int         `json:"total"`
 		Results []*hsObject `json:"results"`
 		Paging  *paging     `json:"paging,omitempty"`
 	}
-	out := page{Total: len(rows), Results: []*hsObject{}}
+	out := page{Total: len(matches), Results: []*hsObject{}}
 	spec := readSpec{props: req.Properties}
 	if len(spec.props) == 0 {
 		spec.props = nil
 	}
-	end := min(offset+limit, len(rows))
+	end := min(offset+limit, len(matches))
 	for i := offset; i < end; i++ {
-		out.Results = append(out.Results, h.render(ot, rows[i], spec))
+		if row, ok := h.sb.HS.Get(ot.table, matches[i].id); ok {
+			out.Results = append(out.Results, h.render(ot, row, spec))
+		}
 	}
-	if end < len(rows) {
+	if end < len(matches) {
 		out.Paging = &paging{Next: &pagingNext{After: strconv.Itoa(end)}}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-func matchAll(ot *objectType, row sandbox.Row, fs []filter) bool {
-	for _, f := range fs {
-		if !f.match(ot, row) {
-			return false
-		}
-	}
-	return true
 }
 
 // hasValue reports whether v is set (not null, not empty).
@@ -253,8 +258,19 @@ func hasValue(v any) bool {
 	return s != nil && *s != ""
 }
 
-func (f filter) match(ot *objectType, row sandbox.Row) bool {
-	v := ot.value(row, f.p.name)
+// matchAllView reports whether a record, read in place, passes every filter
+// of a group.
+func matchAllView(ot *objectType, v sandbox.RowView, fs []filter) bool {
+	for _, f := range fs {
+		if !f.matchValue(ot.viewValue(v, f.p.name)) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchValue applies the filter to a property's value.
+func (f filter) matchValue(v any) bool {
 	has := hasValue(v)
 	eq := func(lit string) bool {
 		c, ok := compareTyped(f.p.typ, v, lit)
@@ -368,10 +384,9 @@ func toTime(v any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// compareForSort orders rows by the sort property; records without a value
-// sort last in either direction.
-func compareForSort(ot *objectType, s *sortSpec, a, b sandbox.Row) int {
-	va, vb := ot.value(a, s.p.name), ot.value(b, s.p.name)
+// compareSortValues orders two values of the sort property; records
+// without a value sort last in either direction.
+func compareSortValues(s *sortSpec, va, vb any) int {
 	ha, hb := hasValue(va), hasValue(vb)
 	switch {
 	case !ha && !hb:

@@ -149,6 +149,23 @@ func (ot *objectType) value(row sandbox.Row, name string) any {
 	return v
 }
 
+// viewValue is value for a record read in place.
+func (ot *objectType) viewValue(v sandbox.RowView, name string) any {
+	switch name {
+	case "hs_object_id":
+		return v.ID()
+	case ot.modified:
+		return v.ModifiedAt()
+	case ot.created:
+		if x, ok := v.Get(name); ok && x != nil {
+			return x
+		}
+		return v.CreatedAt()
+	}
+	x, _ := v.Get(name)
+	return x
+}
+
 // isoMillis renders a datetime as HubSpot does: UTC with milliseconds.
 func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
