@@ -37,9 +37,14 @@ type Brief struct {
 	Industries []string
 }
 
+// ErrNoStrategy is returned by a Strategist with nothing to say about a
+// segment (no analysis yet): Design keeps the built-in guidance quietly.
+var ErrNoStrategy = errors.New("no segment strategy available")
+
 // Strategist proposes a segment's communication strategy, typically from a
 // retrieval-augmented LLM analysis. Implementations must be safe for
-// concurrent use; an error makes Design keep the built-in guidance.
+// concurrent use; an error makes Design keep the built-in guidance (with a
+// warning unless the error is ErrNoStrategy).
 type Strategist interface {
 	SegmentStrategy(ctx context.Context, b Brief) (Strategy, error)
 }
@@ -327,6 +332,7 @@ func Design(ctx context.Context, histories []churn.AccountHistory, asOf time.Tim
 				st = got
 			case ctx.Err() != nil:
 				return nil, ctx.Err()
+			case errors.Is(err, ErrNoStrategy):
 			default:
 				o.Logger.Warn("segment strategy unavailable; using the built-in guidance", "segment", s.Key, "err", err)
 				st.Rationale = "built-in guidance: the strategy analysis failed: " + err.Error()

@@ -60,9 +60,9 @@ type RFM struct {
 // scores R = 5 − #{k : RecencyDays > Recency[k]}, F = 1 + #{k : Frequency >
 // Frequency[k]}, M = 1 + #{k : Monetary > Monetary[k]}.
 type Cutoffs struct {
-	Recency   [4]float64
-	Frequency [4]float64
-	Monetary  [4]float64
+	Recency   [4]float64 `json:"recency_days"`
+	Frequency [4]float64 `json:"frequency"`
+	Monetary  [4]float64 `json:"monetary"`
 }
 
 // ErrNoOrders reports an input with no usable order.
