@@ -62,6 +62,25 @@
 // Faults.MutateOnPage makes records change while a client pages (the
 // dialects call OnPage).
 //
+// # Storage and scale
+//
+// Each tenant is a Store that keeps its tables column-wise: typed slices per
+// field (numbers, booleans and times as machine words, repeated strings such
+// as picklist values and parent ids as codes into one dictionary per store),
+// history only for fields written after the insert, the id and stamp fields
+// derived from the row's own stamps, generated ids found by sequence number,
+// and associations as small per-record lists. The generator reuses one field
+// map, lays activity texts out so that both tenants share the same bytes and
+// reserves table room once the first 500 accounts show the table sizes.
+// Get and Scan hand out copies; ScanView reads in place and ScanFrom pages
+// in id order from a cursor without touching the rows before it.
+//
+// Measured on a shared 2-core machine (BenchmarkGenerate2k/100k): 2,000
+// accounts (169k rows over both tenants) build in about 0.6 s with a 51 MB
+// live heap; 100,000 accounts (8.4M rows) in about 1.5 min wall clock
+// (35-50 s of CPU time) with a 2.5 GB live heap and a 4.6 GB peak resident
+// set.
+//
 // # Import
 //
 // With Options.ImportDir the customer base is read from accounts, contacts,
