@@ -57,20 +57,21 @@ func checkSensible(t *testing.T, seg *segments.Segmentation, accounts int) {
 }
 
 func TestDesignSandboxStableAndSensible(t *testing.T) {
-	env := segtest.Start(t, sandbox.Options{Accounts: 240, Seed: 7, Now: sandboxNow, ActivityScale: 0.3})
+	t.Parallel()
+	env := segtest.Start(t, sandbox.Options{Accounts: 200, Seed: 7, Now: sandboxNow, ActivityScale: 0.2})
 	cfg := config.Default()
 	cfg.LLM.Language = "en"
 	for _, conn := range []*connectors.Conn{env.SF, env.HS} {
 		t.Run(conn.Kind(), func(t *testing.T) {
 			h1 := loadHistories(t, conn, sandboxNow)
-			if len(h1) != 240 {
-				t.Fatalf("%d accounts read, want 240", len(h1))
+			if len(h1) != 200 {
+				t.Fatalf("%d accounts read, want 200", len(h1))
 			}
 			s1, err := segments.Design(context.Background(), h1, sandboxNow, cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkSensible(t, s1, 240)
+			checkSensible(t, s1, 200)
 			for _, s := range s1.Segments {
 				t.Logf("%-16s %3d %5.1f%%  %s | %s", s.Label, s.Count, 100*s.Share, s.Conditions, s.Strategy.Channel)
 			}

@@ -20,6 +20,7 @@ import (
 // up, and every move obeys the rules (purchase → never down, no purchase →
 // never up).
 func TestMigrationAcrossSandboxSteps(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := segtest.Start(t, sandbox.Options{Accounts: 240, Seed: 11, Now: sandboxNow, ActivityScale: 0.3})
 	tr := segments.NewTracker(redistest.Client(t), "t")

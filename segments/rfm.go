@@ -29,7 +29,29 @@
 //
 // Segment rank, used to call a migration an upgrade or a downgrade, follows
 // the desirability of the state: VIP 7, Loyal 6, Promising New 5,
-// Needs Attention 4, Can't Lose 3, At Risk 2, Dormant 1.
+// Needs Attention 4, Can't Lose 3, At Risk 2, Dormant 1. Accounts that never
+// bought are Prospect (rank 0) when the account list is known.
+//
+// Segment ids (vip, loyal, promising_new, needs_attention, cant_lose,
+// at_risk, dormant, prospect) are stable slugs: they are the values written
+// to the CRM segment field and selected by the CRM lists of package
+// segments/lists. Display labels are English or Japanese and can be
+// overridden in the configuration.
+//
+// # Design, history and migration rules
+//
+// Design segments account histories (churn.AccountHistory) with the
+// configuration's segments section: RFM from won purchases, B2B sub-segment
+// labels (industry, size band, engagement from activities in the last 90
+// days, renewal timing), and a communication strategy per segment (built-in
+// EN/JA guidance, a Strategist such as the LLM segment analysis, or a
+// configured override). Tracker.Record applies the migration rules (see
+// ApplyRules: upgrades need a purchase since the previous run, downgrades
+// its absence), keeps each account's segment and history in Redis, and logs
+// the run with its moves ("42 accounts moved Loyal → At Risk"). History and
+// LastMove expose an account's moves as a signal for insights.
+// MembershipDelta tells write-back which accounts would join or leave each
+// CRM list.
 package segments
 
 import (
