@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmpulse/crmpulse/segments"
+	"github.com/crmpulse/crmpulse/segments/lists"
+	"github.com/crmpulse/crmpulse/store"
 	"github.com/crmpulse/crmpulse/writeback"
 )
 
@@ -126,7 +129,11 @@ func runWriteback(ctx context.Context, e *env, args []string) error {
 				return configError{fmt.Errorf("%w (check the mappings with: crmpulse fields validate)", err)}
 			}
 		}
-		w := writeback.NewWriter(st, conn, target, &writeback.Options{Logger: e.log, SegmentList: segmentListName})
+		listName, err := segmentListNamer(ctx, st, tg.name, a.Config.LLM.Language)
+		if err != nil {
+			return err
+		}
+		w := writeback.NewWriter(st, conn, target, &writeback.Options{Logger: e.log, SegmentList: listName})
 		if *dryRun {
 			plan, err := w.Plan(ctx, changes...)
 			if err != nil {
@@ -162,9 +169,26 @@ func runWriteback(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// segmentListName names a segment's CRM list in dry-run output, as the
-// segments publisher names them.
-func segmentListName(value string) string { return "AI segment: " + value }
+// segmentListNamer names a segment's CRM list in dry-run output exactly as
+// `segments apply` names it (lists.ListName over the latest segmentation's
+// labels; the built-in label when no segmentation was recorded yet).
+func segmentListNamer(ctx context.Context, st *store.Store, conn, lang string) (func(string) string, error) {
+	labels := map[string]string{}
+	seg, err := segments.NewTracker(st.Client(), st.Namespace()).Latest(ctx, conn)
+	switch {
+	case err == nil:
+		labels = seg.Labels()
+	case !errors.Is(err, segments.ErrNoRun):
+		return nil, fmt.Errorf("read the latest segmentation of %s: %w", conn, err)
+	}
+	return func(id string) string {
+		label, ok := labels[id]
+		if !ok {
+			label = segments.Label(id, lang)
+		}
+		return lists.ListName(label, id)
+	}, nil
+}
 
 // progressReporter prints the writer's progress: a rewritten line with rate
 // and ETA on a terminal, a log line per page otherwise.

@@ -329,7 +329,7 @@ type Segments struct {
 	// B2B toggles the extra B2B axes.
 	B2B B2BAxes `yaml:"b2b"`
 	// Overrides rename segments or replace their strategy text, keyed by
-	// segment id (e.g. champions, at_risk).
+	// segment id (e.g. vip, at_risk).
 	Overrides map[string]SegmentOverride `yaml:"overrides"`
 }
 
