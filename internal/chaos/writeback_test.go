@@ -30,10 +30,11 @@ type wbRig struct {
 	ver    int
 }
 
-func newWBRig(t *testing.T, n int) *wbRig {
+func newWBRig(t *testing.T, n int, opt chaos.RigOptions) *wbRig {
 	t.Helper()
 	ctx := context.Background()
-	rig := chaos.NewRig(t, chaos.RigOptions{Sandbox: sandbox.Options{Empty: true}})
+	opt.Sandbox = sandbox.Options{Empty: true}
+	rig := chaos.NewRig(t, opt)
 	w := &wbRig{Rig: rig, ids: map[string][]string{}, fields: map[string][]string{},
 		want: map[string]map[string]string{}, wantAt: map[string]map[string]time.Time{}}
 	for _, conn := range chaos.Conns {
@@ -216,7 +217,7 @@ func TestChaosKillWriteback(t *testing.T) {
 	if chaos.Full() {
 		n = 600
 	}
-	w := newWBRig(t, n)
+	w := newWBRig(t, n, chaos.RigOptions{})
 	trials := chaos.Trials()
 	// Latency makes a run long enough to be killed between batches.
 	const latency = 30 * time.Millisecond
