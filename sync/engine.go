@@ -207,7 +207,14 @@ func (e *Engine) runConn(ctx context.Context, src Source) (cs ConnSummary, objs 
 		}
 		defer unlock()
 	}
-	c := &connRun{e: e, src: src, dirty: map[string]bool{}}
+	c := &connRun{e: e, src: src, dirty: map[string]bool{}, forgotten: map[string]bool{}}
+	forgotten, err := e.st.Client().SMembers(ctx, forgottenKey(e.st, name)).Result()
+	if err != nil {
+		return cs, objs, fmt.Errorf("sync %s: read suppression list: %w", name, err)
+	}
+	for _, h := range forgotten {
+		c.forgotten[h] = true
+	}
 
 	// 1. Read every object.
 	var errs []error
@@ -322,6 +329,7 @@ type connRun struct {
 	mu             gosync.Mutex
 	dirty          map[string]bool // dry run: accounts that would be rebuilt
 	forceReconcile bool            // a deletion list was unavailable
+	forgotten      map[string]bool // id hashes erased by Forget
 }
 
 func (c *connRun) name() string { return c.src.Conn.Name() }

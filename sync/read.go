@@ -238,6 +238,10 @@ func (c *connRun) writePage(ctx context.Context, obj connectors.Object, typ stri
 		if obj == connectors.Accounts {
 			acct = r.ID
 		}
+		if len(c.forgotten) > 0 && (c.forgotten[idHash(r.ID)] || acct != "" && c.forgotten[idHash(acct)]) {
+			sum.Unchanged++ // erased on request: never stored again
+			continue
+		}
 		if r.Deleted {
 			if exists {
 				dels = append(dels, ref)
@@ -297,6 +301,7 @@ func (c *connRun) writePage(ctx context.Context, obj connectors.Object, typ stri
 			return err
 		}
 	}
+	ck.Cursor = c.scrubCursor(ck.Cursor)
 	data, err := json.Marshal(ck)
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
@@ -354,4 +359,25 @@ func normJSON(v any) any {
 	var out any
 	_ = json.Unmarshal(b, &out)
 	return out
+}
+
+// scrubCursor keeps erased ids (see Forget) out of the saved cursor: their
+// overlap versions are forgotten and a keyset position on one restarts at
+// its stamp. Both only cause harmless re-reads.
+func (c *connRun) scrubCursor(cur connectors.Cursor) connectors.Cursor {
+	if len(c.forgotten) == 0 {
+		return cur
+	}
+	cur = cur.Clone()
+	for _, sc := range cur.Streams {
+		for id := range sc.Seen {
+			if c.forgotten[idHash(id)] {
+				delete(sc.Seen, id)
+			}
+		}
+		if sc.ID != "" && c.forgotten[idHash(sc.ID)] {
+			sc.ID = ""
+		}
+	}
+	return cur
 }
