@@ -64,4 +64,3 @@ func runForget(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "; %d other values removed\n", rep.Scrubbed)
 	return nil
 }
-
