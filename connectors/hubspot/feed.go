@@ -190,8 +190,16 @@ func normalise(obj connectors.Object, typ string, o hsObject) (connectors.Record
 		}
 	}
 	num := func(k, prop string) {
-		if f, err := strconv.ParseFloat(str(prop), 64); err == nil {
+		s := str(prop)
+		if s == "" {
+			return
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			rec.Fields[k] = f
+		} else {
+			// Not a number: passed on as sent, so the sync engine
+			// quarantines the record instead of storing a gap.
+			rec.Fields[k] = s
 		}
 	}
 	tm := func(k, prop string) {

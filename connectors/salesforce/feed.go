@@ -151,10 +151,16 @@ func normalise(obj connectors.Object, sobject string, raw map[string]any) (conne
 		rec.Fields[key] = v
 	}
 	num := func(k string) any {
-		if f, ok := raw[k].(float64); ok {
-			return f
+		switch v := raw[k].(type) {
+		case float64:
+			return v
+		case nil:
+			return nil
+		default:
+			// A value of the wrong type is passed on as sent, so the sync
+			// engine quarantines the record instead of storing a gap.
+			return v
 		}
-		return nil
 	}
 	tm := func(k string) any {
 		if t, ok := parseTime(raw[k]); ok {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -145,7 +146,29 @@ func (r *Rig) live(conn string, obj connectors.Object) map[string]liveRow {
 	return out
 }
 
+// wireText is s as a JSON wire carries it: each invalid UTF-8 byte becomes
+// U+FFFD.
+func wireText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[:n])
+		}
+		s = s[n:]
+	}
+	return b.String()
+}
+
 func sameValue(crm, stored any) bool {
+	if s, ok := crm.(string); ok {
+		crm = wireText(s)
+	}
 	switch c := crm.(type) {
 	case nil:
 		return stored == nil
