@@ -115,6 +115,9 @@ func NewRig(t testing.TB, opt RigOptions) *Rig {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	opt.Sandbox = so
+	if opt.TokenKey != "" {
+		t.Setenv(TokenKeyEnv, opt.TokenKey) // secrets.CipherFromEnv reads the process environment
+	}
 	sb, srv := sandboxsrv.StartTest(t, so)
 	r := &Rig{T: t, SB: sb, Srv: srv, Opt: opt}
 	r.NewDatabase()
