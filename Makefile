@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/crmpulse
 PKGS    := ./...
 
-.PHONY: all build test fmt-check vet unit demo bench chaos redis redis-stop clean
+.PHONY: all build test fmt-check vet unit demo bench chaos vulncheck redis redis-stop clean
 
 all: build
 
@@ -31,9 +31,25 @@ demo: build
 bench: build
 	./$(BIN) bench
 
+# chaos: the full fault-tolerance and security suite (internal/chaos; at
+# least 20 trials per kind), then a summary of the trial counts. The quick
+# subset runs inside `make test`. CRMPULSE_CHAOS_TRIALS=N overrides the count.
 chaos:
 	scripts/redis.sh bin >/dev/null
-	CRMPULSE_CHAOS=full $(GO) test -count=1 -timeout 60m -run 'Chaos' ./...
+	@mkdir -p out
+	@CRMPULSE_CHAOS=full $(GO) test -count=1 -timeout 90m -v -run 'Chaos|Security' ./internal/chaos/ > out/chaos.log 2>&1; \
+	status=$$?; \
+	grep -E '^(--- (PASS|FAIL)|chaos:|FAIL|ok )|kill -9 .*trials' out/chaos.log; \
+	echo "full log: out/chaos.log"; exit $$status
+
+# vulncheck: govulncheck at a pinned version against vuln.go.dev. Exits
+# non-zero only on findings; an unreachable database is reported, not failed.
+GOVULNCHECK_VERSION ?= v1.1.4
+vulncheck:
+	@GOBIN=$(CURDIR)/bin $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	@if ! curl -fsS -o /dev/null --max-time 10 https://vuln.go.dev/index/db.json 2>/dev/null; then \
+		echo "vulnerability database unreachable (https://vuln.go.dev): govulncheck $(GOVULNCHECK_VERSION) not run"; exit 0; fi; \
+	./bin/govulncheck ./...
 
 redis:
 	scripts/redis.sh start
