@@ -74,9 +74,20 @@
 // # Echo loops
 //
 // crmpulse's own write-backs (the fields of the configured write-back
-// mappings) change a record's modification stamp but not its content hash:
-// such versions update the stored raw payload but are neither re-embedded
-// nor queued for analysis, and are counted as echo-skipped.
+// mappings) change a record's modification stamp but never its content hash,
+// which covers only the normalised fields and the owning account. Such a
+// version updates the stored stamp and raw payload and nothing else: no
+// account is rebuilt, nothing is embedded or queued. The summary counts it as
+// "echo skipped" when the raw payload shows a write-back field changing, and
+// as "skipped" when the CRM did not send those fields (Salesforce's feed
+// selects the standard fields only); either way it costs nothing.
+//
+// # Erasure
+//
+// Forget erases a record (an account: with all of its records) and every
+// value derived from it, then adds the SHA-256 of its id to
+// <ns>:forgotten:<conn>: later runs skip the record, and records of an erased
+// account, and keep their ids out of saved cursors.
 //
 // # Quarantine
 //

@@ -42,6 +42,7 @@ func AnalysisQueue(st *store.Store) string { return st.Key(QueueAnalysis) }
 //	<ns>:quarantine:<conn>         hash    "<object>:<id>" -> Quarantined JSON
 //	<ns>:reconciled:<conn>         string  RFC 3339 time of the last id reconciliation
 //	<ns>:lock:sync:<conn>          string  run lock (token, expires)
+//	<ns>:forgotten:<conn>          set     SHA-256 of ids erased by Forget (never synced again)
 //	<ns>:queue:analysis            stream  see QueueAnalysis
 func dirtyKey(st *store.Store, conn string) string { return st.Key("dirty", conn) }
 
