@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/crmpulse/crmpulse/insights/result"
 )
 
@@ -24,15 +26,21 @@ func BenchmarkStatisticalInsights(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// Eight at a time, as the workers do.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
 		for _, id := range base.IDs {
-			res, err := eng.Analyze(ctx, base, id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			res.AnalysedAt = time.Now()
-			if err := result.Save(ctx, s.st, res); err != nil {
-				b.Fatal(err)
-			}
+			g.Go(func() error {
+				res, err := eng.Analyze(gctx, base, id)
+				if err != nil {
+					return err
+				}
+				res.AnalysedAt = time.Now()
+				return result.Save(gctx, s.st, res)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
 		}
 		n += len(base.IDs)
 	}

@@ -212,7 +212,24 @@ func (e *Engine) PrepareFrom(conn string, asOf time.Time, ids []string, hs map[s
 	for i, id := range ids {
 		list[i] = *hs[id]
 	}
+	// The BG/NBD fits of the base and of the training cutoffs are independent:
+	// run them side by side.
+	type trained struct {
+		m    *churn.Model
+		info ModelInfo
+		err  error
+	}
+	tc := make(chan trained, 1)
+	go func() {
+		if e.Opt.ForcePrior {
+			tc <- trained{err: errors.New("prior model requested")}
+			return
+		}
+		m, info, err := e.train(list, asOf)
+		tc <- trained{m, info, err}
+	}()
 	ex, err := churn.NewExtractor(list, asOf, e.Opt.Horizon)
+	tr := <-tc
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", conn, err)
 	}
@@ -230,16 +247,11 @@ func (e *Engine) PrepareFrom(conn string, asOf time.Time, ids []string, hs map[s
 	}
 	sort.Strings(b.Competitors)
 
-	if !e.Opt.ForcePrior {
-		m, info, err := e.train(list, asOf)
-		if err == nil {
-			b.Model, b.Info = m, info
-			return b, nil
-		}
-		b.Info.Reason = err.Error()
-	} else {
-		b.Info.Reason = "prior model requested"
+	if tr.err == nil {
+		b.Model, b.Info = tr.m, tr.info
+		return b, nil
 	}
+	b.Info.Reason = tr.err.Error()
 	cur := make([]churn.Features, len(ids))
 	for i, id := range ids {
 		cur[i], _ = b.Features(id)
@@ -319,7 +331,18 @@ func boughtBy(h *churn.AccountHistory, t time.Time) bool {
 
 func (e *Engine) train(list []churn.AccountHistory, asOf time.Time) (*churn.Model, ModelInfo, error) {
 	cut := asOf.Add(-e.Opt.Horizon)
+	type lab struct {
+		xs  []churn.Features
+		ys  []bool
+		err error
+	}
+	vc := make(chan lab, 1)
+	go func() {
+		vx, vy, err := e.labelled(list, cut.Add(-e.Opt.Horizon))
+		vc <- lab{vx, vy, err}
+	}()
 	xs, ys, err := e.labelled(list, cut)
+	v := <-vc
 	if err != nil {
 		return nil, ModelInfo{}, err
 	}
@@ -335,8 +358,8 @@ func (e *Engine) train(list []churn.AccountHistory, asOf time.Time) (*churn.Mode
 		}
 	}
 	// Validate the procedure one horizon earlier.
-	if vx, vy, err := e.labelled(list, cut.Add(-e.Opt.Horizon)); err == nil {
-		if vm, err := churn.Train(vx, vy, opts); err == nil {
+	if v.err == nil {
+		if vm, err := churn.Train(v.xs, v.ys, opts); err == nil {
 			probs := make([]float64, len(xs))
 			for i, f := range xs {
 				probs[i] = vm.Predict(f)
