@@ -31,6 +31,16 @@ demo: build
 bench: build
 	./$(BIN) bench
 
+# bench-quick: the smoke-test run (200 accounts, 3k vectors; under 2 minutes).
+# bench-full: 2k and 100k accounts, 3k, 100k and 1M vectors (the 1M build
+# alone takes 15-20 minutes of inserts on 2 cores).
+.PHONY: bench-quick bench-full
+bench-quick: build
+	./$(BIN) bench --quick
+
+bench-full: build
+	./$(BIN) bench --accounts 2000,100000 --vectors 3000,100000,1000000 --json out/bench-full.json
+
 # chaos: the full fault-tolerance and security suite (internal/chaos; at
 # least 20 trials per kind), then a summary of the trial counts. The quick
 # subset runs inside `make test`. CRMPULSE_CHAOS_TRIALS=N overrides the count.
