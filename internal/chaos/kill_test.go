@@ -45,7 +45,9 @@ func TestChaosKillSync(t *testing.T) {
 	initial := time.Since(p.Start)
 	incremental := initial / 2
 	t.Logf("initial sync as a subprocess: %s (sync built into crmpulse: %v)", initial.Round(time.Millisecond), chaos.Build(t).SyncBuilt)
-	rig.MustCheck(ctx, "initial sync")
+	if chaos.Full() {
+		rig.MustCheck(ctx, "initial sync")
+	}
 
 	midRun := 0
 	for trial := range trials {

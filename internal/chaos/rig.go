@@ -61,7 +61,8 @@ var Conns = []string{app.SandboxSalesforce, app.SandboxHubSpot}
 
 // RigOptions configure a Rig. Zero values mean the defaults shown.
 type RigOptions struct {
-	// Sandbox options (default 20 accounts, seed 7, clock at Epoch).
+	// Sandbox options (default 20 accounts, 10 with half the activities in
+	// the quick suite; seed 7; clock at Epoch).
 	Sandbox sandbox.Options
 	// PageSize of the connectors (default 200).
 	PageSize int
@@ -101,6 +102,9 @@ func NewRig(t testing.TB, opt RigOptions) *Rig {
 	so := opt.Sandbox
 	if so.Accounts == 0 && !so.Empty {
 		so.Accounts = 20
+		if !Full() {
+			so.Accounts, so.ActivityScale = 10, 0.5
+		}
 	}
 	if so.Seed == 0 {
 		so.Seed = 7
