@@ -77,6 +77,9 @@ type RigOptions struct {
 	Logger *slog.Logger
 	// HTTP adjusts the in-process connections' HTTP chain (retries, waits).
 	HTTP httpx.Options
+	// LLMURL, when set, enables LLM analyses against this OpenAI-compatible
+	// base URL (no retries, no API key).
+	LLMURL string
 }
 
 // Rig is a sandbox served over HTTP, a Redis database of its own and the
@@ -197,6 +200,9 @@ func (r *Rig) ConfigFile() string {
 	b.WriteString("writeback:\n  connections:\n    - connection: " + app.SandboxSalesforce + "\n    - connection: " + app.SandboxHubSpot + "\n")
 	if r.Opt.TokenKey != "" {
 		b.WriteString("security:\n  token_key_env: " + TokenKeyEnv + "\n")
+	}
+	if r.Opt.LLMURL != "" {
+		fmt.Fprintf(&b, "llm:\n  enabled: true\n  base_url: %s\n  api_key_env: CRMPULSE_CHAOS_NO_KEY\n  max_retries: 0\n  timeout: 10s\n  language: en\n", r.Opt.LLMURL)
 	}
 	path := filepath.Join(r.T.TempDir(), "crmpulse.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
