@@ -24,6 +24,7 @@ func init() {
 
 const benchUsage = `bench [--accounts 2000,100000] [--vectors 3000,100000,1000000] [--quick] [--json FILE]
        [--llm-latency 1s] [--llm-concurrency 1,4,16,64] [--only GROUP,...] [--keep-vectors]
+       [--max-sync 30m]
 
 Measures crmpulse on this machine and prints one table (Markdown), also written
 as JSON: initial and incremental sync throughput and read calls against the
@@ -54,6 +55,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	latency := fs.Duration("llm-latency", bench.DefaultLLMLatency, "latency of the test LLM endpoint per answer")
 	conc := fs.String("llm-concurrency", "1,4,16,64", "LLM concurrencies measured, comma-separated")
 	only := fs.String("only", "", "run only these groups: sync,insights,writeback,llm,retrieval")
+	maxSync := fs.Duration("max-sync", 30*time.Minute, "skip an initial sync estimated (from a smaller scale's rate) to take longer")
 	keep := fs.Bool("keep-vectors", false, "keep the retrieval vector sets in Redis and reuse them next time")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -61,7 +63,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	opt := bench.Options{Quick: *quick, LLMLatency: *latency, KeepVectors: *keep, Progress: e.stderr,
+	opt := bench.Options{Quick: *quick, LLMLatency: *latency, KeepVectors: *keep, MaxSync: *maxSync, Progress: e.stderr,
 		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	var err error
 	if *accounts != "" {

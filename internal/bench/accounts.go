@@ -145,6 +145,13 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 	synced := map[string]bool{}
 	w = watchMemory()
 	for _, c := range crms {
+		if reason := r.tooLong(env, c); reason != "" {
+			r.progress("%s %s: sync skipped: %s", label, c.short, reason)
+			if o.want(GroupSync) {
+				r.skipSyncCRM(label, c, reason)
+			}
+			continue
+		}
 		if err := r.syncCRM(ctx, env, c); err != nil {
 			r.progress("%s %s: sync failed: %v", label, c.short, err)
 			if o.want(GroupSync) {
@@ -164,7 +171,7 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 		w = watchMemory()
 		for _, c := range crms {
 			if !synced[c.conn] {
-				r.skipInsightsCRM(label, c, "sync failed")
+				r.skipInsightsCRM(label, c, "needs this scale's sync, which did not complete")
 				continue
 			}
 			if err := r.insights(ctx, env, c); err != nil {
@@ -183,7 +190,7 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 		w = watchMemory()
 		for _, c := range crms {
 			if !synced[c.conn] {
-				r.skipWritebackCRM(label, c, "no insights to write (sync or insights failed)")
+				r.skipWritebackCRM(label, c, "no insights to write (this scale's sync or insights did not complete)")
 				continue
 			}
 			if err := r.writeback(ctx, env, c); err != nil {
@@ -196,7 +203,7 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 	if llm {
 		c := crms[0]
 		if !synced[c.conn] {
-			r.skipLLM("sync or insights failed")
+			r.skipLLM("this scale's sync or insights did not complete")
 			return
 		}
 		w = watchMemory()
@@ -289,6 +296,32 @@ func diff(after, before map[string]int64) map[string]int64 {
 	return out
 }
 
+// syncRecords counts the live records an initial sync of c reads.
+func syncRecords(env *scaleEnv, c crm) int {
+	n := 0
+	for t := range c.edits {
+		n += env.tenant(c).Count(t)
+	}
+	return n
+}
+
+// tooLong says why the initial sync of c at this scale is not attempted:
+// its duration, estimated from the rate measured at an earlier scale,
+// exceeds Options.MaxSync. "" means go ahead.
+func (r *runner) tooLong(env *scaleEnv, c crm) string {
+	rate := r.syncRate[c.short]
+	if rate <= 0 {
+		return ""
+	}
+	n := syncRecords(env, c)
+	est := time.Duration(float64(n) / rate * float64(time.Second))
+	if est <= r.opt.MaxSync {
+		return ""
+	}
+	return fmt.Sprintf("%d records would take about %s at the %s records/s measured at %s (limit %s, --max-sync)",
+		n, est.Round(time.Minute), FormatValue(round(rate, 0)), r.rateAt[c.short], r.opt.MaxSync)
+}
+
 // syncCRM runs the initial and the incremental sync of one CRM.
 func (r *runner) syncCRM(ctx context.Context, env *scaleEnv, c crm) error {
 	label := env.label
@@ -310,6 +343,8 @@ func (r *runner) syncCRM(ctx context.Context, env *scaleEnv, c crm) error {
 	}
 	calls := diff(env.sb.Counters.Snapshot(), before)
 	tot := sum.Totals()
+	r.syncRate[c.short] = float64(tot.Read) / elapsed.Seconds()
+	r.rateAt[c.short] = label
 	r.progress("%s %s: initial sync read %d records in %s (%.0f/s), %d chunks", label, c.short, tot.Read, elapsed.Round(time.Millisecond),
 		float64(tot.Read)/elapsed.Seconds(), chunks(sum))
 	if r.opt.want(GroupSync) {
@@ -317,7 +352,7 @@ func (r *runner) syncCRM(ctx context.Context, env *scaleEnv, c crm) error {
 			r.note("HubSpot allows 5 search requests per second; the connector and the sandbox honour it, so a HubSpot change feed reads at most about 1,000 records per second (200 per page).")
 		}
 		scale := label + ", " + c.short
-		r.add(GroupSync, "initial sync throughput", scale, round(float64(tot.Read)/elapsed.Seconds(), 0), "records/s", "", fmt.Sprintf("%d records in %s", tot.Read, elapsed.Round(100*time.Millisecond)))
+		r.add(GroupSync, "initial sync throughput", scale, round(float64(tot.Read)/elapsed.Seconds(), 0), "records/s", "", fmt.Sprintf("%s records in %s", FormatValue(float64(tot.Read)), elapsed.Round(100*time.Millisecond)))
 		used := readCalls(calls, c.dialect)
 		minimum := 0
 		for _, o := range sum.Objects {

@@ -112,6 +112,10 @@ type Options struct {
 	LLMConcurrency []int
 	// Only restricts the run to these groups (default all; see Groups).
 	Only []string
+	// MaxSync skips an initial sync whose duration, estimated from the rate
+	// measured at an earlier (smaller) account scale, exceeds it (default
+	// 30 minutes). The first scale is always synced.
+	MaxSync time.Duration
 	// KeepVectors keeps the retrieval vector sets for the next run.
 	KeepVectors bool
 	// Progress receives plain progress lines (nil: none).
@@ -138,6 +142,9 @@ func (o *Options) defaults() error {
 		if o.Quick {
 			o.Vectors = QuickVectors
 		}
+	}
+	if o.MaxSync <= 0 {
+		o.MaxSync = 30 * time.Minute
 	}
 	if o.LLMLatency <= 0 {
 		o.LLMLatency = DefaultLLMLatency
@@ -180,6 +187,10 @@ type runner struct {
 	opt Options
 	rep *Report
 	mu  sync.Mutex
+	// syncRate is the initial-sync rate (records/s) last measured per CRM
+	// and rateAt the scale it was measured at.
+	syncRate map[string]float64
+	rateAt   map[string]string
 }
 
 // Run runs the selected scenarios and returns the report. A scenario that
@@ -189,18 +200,22 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if err := opt.defaults(); err != nil {
 		return nil, err
 	}
-	r := &runner{opt: opt, rep: &Report{Started: time.Now(), Settings: Settings{
+	r := &runner{opt: opt, syncRate: map[string]float64{}, rateAt: map[string]string{}, rep: &Report{Started: time.Now(), Settings: Settings{
 		Accounts: opt.Accounts, Vectors: opt.Vectors, Quick: opt.Quick, LLMLatency: opt.LLMLatency,
 		LLMConcurrency: opt.LLMConcurrency, Only: opt.Only,
 	}}}
 	r.rep.Machine = machineInfo()
 	r.rep.Machine.RedisURL = redactURL(opt.RedisURL)
+	r.rep.Machine.LoadStart = loadAverage()
 	ver, err := redisVersion(ctx, opt.Redis)
 	if err != nil {
 		return nil, fmt.Errorf("bench: redis: %w", err)
 	}
 	r.rep.Machine.RedisVersion = ver
-	r.progress("machine: %d cores, %s, Redis %s", r.rep.Machine.Cores, r.rep.Machine.GoVersion, ver)
+	r.progress("machine: %d cores, %s, Redis %s, load average %.1f", r.rep.Machine.Cores, r.rep.Machine.GoVersion, ver, r.rep.Machine.LoadStart)
+	if l := r.rep.Machine.LoadStart; l > float64(r.rep.Machine.Cores) {
+		r.progress("warning: the load average (%.1f) exceeds the %d cores: other work will skew the figures", l, r.rep.Machine.Cores)
+	}
 
 	if opt.want(GroupSync) || opt.want(GroupInsights) || opt.want(GroupWriteback) || opt.want(GroupLLM) {
 		for i, n := range opt.Accounts {
@@ -222,6 +237,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, err
 	}
 	r.rep.Elapsed = time.Since(r.rep.Started)
+	r.rep.Machine.LoadEnd = loadAverage()
 	return r.rep, nil
 }
 
@@ -257,6 +273,7 @@ func (r *runner) skip(group, metric, scale, unit, target, reason string) {
 
 // memory appends the two memory rows of a scenario.
 func (r *runner) memory(scenario string, p memPeaks) {
+	r.note("Peak memory is the Go heap high-water mark (sampled every 10 ms) and the resident-set high-water mark since the scenario began; the sandbox runs in the same process and is included, and RSS includes memory the runtime still holds from earlier scenarios.")
 	r.add(GroupMemory, "peak Go heap", scenario, mib(p.Heap), "MiB", "", "")
 	if p.RSS == 0 {
 		r.skip(GroupMemory, "peak RSS", scenario, "MiB", "", "/proc/self/status not available")

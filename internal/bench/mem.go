@@ -98,3 +98,13 @@ func machineInfo() Machine {
 	}
 	return m
 }
+
+// loadAverage is the 1-minute load average (0 where /proc is unavailable).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	return f
+}

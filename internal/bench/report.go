@@ -36,6 +36,10 @@ type Machine struct {
 	GoVersion    string `json:"go_version"`
 	RedisVersion string `json:"redis_version"`
 	RedisURL     string `json:"redis_url,omitempty"` // without credentials
+	// LoadStart and LoadEnd are the 1-minute load averages when the run
+	// started and ended: other work on the machine skews the figures.
+	LoadStart float64 `json:"load_start,omitempty"`
+	LoadEnd   float64 `json:"load_end,omitempty"`
 }
 
 // Report is the result of a benchmark run.
@@ -100,7 +104,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if m.MemoryBytes > 0 {
 		fmt.Fprintf(&b, ", %.0f GiB RAM", float64(m.MemoryBytes)/(1<<30))
 	}
-	fmt.Fprintf(&b, ", %s/%s, %s, Redis %s\n", m.OS, m.Arch, m.GoVersion, m.RedisVersion)
+	fmt.Fprintf(&b, ", %s/%s, %s, Redis %s", m.OS, m.Arch, m.GoVersion, m.RedisVersion)
+	if m.LoadStart > 0 || m.LoadEnd > 0 {
+		fmt.Fprintf(&b, "; load average %.1f at the start, %.1f at the end", m.LoadStart, m.LoadEnd)
+	}
+	b.WriteString("\n")
 	s := r.Settings
 	fmt.Fprintf(&b, "Settings: accounts %s, vectors %s, LLM latency %s, LLM concurrency %s", ints(s.Accounts), ints(s.Vectors), s.LLMLatency, ints(s.LLMConcurrency))
 	if s.Quick {
