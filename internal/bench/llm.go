@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/crmpulse/crmpulse/insights/engine"
 	"github.com/crmpulse/crmpulse/insights/llm"
 	crmsync "github.com/crmpulse/crmpulse/sync"
 )
@@ -214,18 +213,24 @@ func (r *runner) llm(ctx context.Context, env *scaleEnv, c crm) error {
 	r.note("LLM figures use an in-process OpenAI-compatible endpoint that answers after %s with a valid, cited JSON object: they measure crmpulse's side (retrieval, prompt, validation, storage) at that model latency.", r.opt.LLMLatency)
 	lat := r.opt.LLMLatency.String()
 
-	newRunner := func(conc int) (*engineRunnerLLM, error) {
+	// One runner and one base for every level: only the analyst changes.
+	run := r.engineRunner(a, env)
+	if _, err := run.Base(ctx, c.conn); err != nil {
+		return fail(fmt.Errorf("prepare base: %w", err))
+	}
+	setAnalyst := func(conc int) error {
 		client, err := llm.New(llm.Config{
 			BaseURL: srv.URL(), Model: "bench-model", Language: env.cfg.LLM.Language,
 			Timeout: r.opt.LLMLatency + 30*time.Second, MaxRetries: 1, Concurrency: conc, Backoff: 100 * time.Millisecond,
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		run := r.engineRunner(a, env)
 		run.Analyst = &llm.Analyst{Client: client, Retriever: &llm.Retriever{Store: env.st, Embedder: a.Embedder,
 			TopK: env.cfg.Retrieval.TopK, Threshold: env.cfg.Retrieval.SimilarityThreshold}}
-		return &engineRunnerLLM{run, client}, nil
+		run.LLMOK.Store(0)
+		run.LLMFailed.Store(0)
+		return nil
 	}
 
 	var single []time.Duration
@@ -235,18 +240,15 @@ func (r *runner) llm(ctx context.Context, env *scaleEnv, c crm) error {
 		if r.opt.Quick {
 			n = min(len(ids), max(2*conc, 2))
 		}
-		er, err := newRunner(conc)
-		if err != nil {
-			return fail(err)
-		}
-		if _, err := er.Base(ctx, c.conn); err != nil {
-			return fail(fmt.Errorf("prepare base: %w", err))
+		if err := setAnalyst(conc); err != nil {
+			r.skip(GroupLLM, "LLM analyses per second", scale, "analyses/s", "", err.Error())
+			continue
 		}
 		var mu gosync.Mutex
 		var lats []time.Duration
 		before := srv.answered.Load()
 		start := time.Now()
-		err = handleAll(ctx, er.Runner, c.conn, ids[:n], conc, func(d time.Duration) {
+		err := handleAll(ctx, run, c.conn, ids[:n], conc, func(d time.Duration) {
 			mu.Lock()
 			lats = append(lats, d)
 			mu.Unlock()
@@ -257,9 +259,9 @@ func (r *runner) llm(ctx context.Context, env *scaleEnv, c crm) error {
 			continue
 		}
 		answered := srv.answered.Load() - before
-		ok, failed := er.LLMOK.Load(), er.LLMFailed.Load()
-		r.progress("llm: concurrency %d: %d analyses for %d accounts in %s (%d valid, %d rejected)", conc, answered, n, elapsed.Round(time.Millisecond), ok, failed)
-		verdict := fmt.Sprintf("%d analyses for %d accounts in %s", answered, n, elapsed.Round(100*time.Millisecond))
+		ok, failed := run.LLMOK.Load(), run.LLMFailed.Load()
+		r.progress("llm: concurrency %d: %d answers for %d accounts in %s (%d valid analyses, %d rejected)", conc, answered, n, elapsed.Round(time.Millisecond), ok, failed)
+		verdict := fmt.Sprintf("%d analyses for %d accounts in %s", ok, n, elapsed.Round(100*time.Millisecond))
 		if failed > 0 {
 			verdict += fmt.Sprintf("; %d rejected by validation", failed)
 		}
@@ -280,35 +282,29 @@ func (r *runner) llm(ctx context.Context, env *scaleEnv, c crm) error {
 	// 1000 accounts at once with the LLM: every account in flight, the
 	// client's concurrency at the highest level measured.
 	conc := slices.Max(r.opt.LLMConcurrency)
-	scale := fmt.Sprintf("%d accounts, concurrency %d, latency %s", min(len(ids), 1000), conc, lat)
+	at := ids[:min(len(ids), 1000)]
+	scale := fmt.Sprintf("%d accounts, concurrency %d, latency %s", len(at), conc, lat)
 	if r.opt.Quick {
 		r.skip(GroupLLM, "1000 accounts at once, LLM", scale, "s", "1000 accounts at once", "--quick")
 		return nil
 	}
-	er, err := newRunner(conc)
-	if err != nil {
-		return fail(err)
+	if err := setAnalyst(conc); err != nil {
+		r.skip(GroupLLM, "1000 accounts at once, LLM", scale, "s", "1000 accounts at once", err.Error())
+		return nil
 	}
-	at := ids[:min(len(ids), 1000)]
 	r.progress("llm: %d accounts at once (concurrency %d, latency %s)", len(at), conc, lat)
 	start := time.Now()
-	if err := handleAll(ctx, er.Runner, c.conn, at, len(at), nil); err != nil {
+	if err := handleAll(ctx, run, c.conn, at, len(at), nil); err != nil {
 		r.skip(GroupLLM, "1000 accounts at once, LLM", scale, "s", "1000 accounts at once", err.Error())
 		return nil
 	}
 	elapsed := time.Since(start)
-	verdict := fmt.Sprintf("done; %d valid analyses", er.LLMOK.Load())
-	if f := er.LLMFailed.Load(); f > 0 {
+	verdict := fmt.Sprintf("done; %d valid analyses", run.LLMOK.Load())
+	if f := run.LLMFailed.Load(); f > 0 {
 		verdict += fmt.Sprintf(", %d rejected", f)
 	}
 	r.add(GroupLLM, "1000 accounts at once, LLM", scale, round(elapsed.Seconds(), 1), "s", "1000 accounts at once", verdict)
 	return nil
-}
-
-// engineRunnerLLM is a runner with its LLM client.
-type engineRunnerLLM struct {
-	*engine.Runner
-	client *llm.Client
 }
 
 func (r *runner) skipLLM(reason string) {
