@@ -16,6 +16,7 @@ import (
 
 	"github.com/crmpulse/crmpulse/connectors"
 	"github.com/crmpulse/crmpulse/internal/app"
+	"github.com/crmpulse/crmpulse/internal/pipeline"
 	"github.com/crmpulse/crmpulse/internal/server"
 	crmsync "github.com/crmpulse/crmpulse/sync"
 	"github.com/crmpulse/crmpulse/writeback"
@@ -149,85 +150,14 @@ them at once. --once runs one cycle of every connection and exits (no HTTP).`)
 	return srv.Shutdown(sctx)
 }
 
-// newCycleRunner wires the stages of a cycle that exist in this build: the
-// incremental sync of the connection into Redis (records, chunks, vectors,
-// aggregates and the analysis queue).
+// newCycleRunner wires the full cycle (internal/pipeline: sync → insights →
+// segments → writeback → lists) for every connection of a.
 func newCycleRunner(a *app.App, log *slog.Logger) (*server.StageRunner, error) {
-	syncStage, err := newSyncStage(a, log)
+	p, err := pipeline.New(a, &pipeline.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	return &server.StageRunner{
-		Stages: []server.Stage{syncStage},
-		APICalls: func(conn string) map[string]int64 {
-			c, err := a.Conn(conn)
-			if err != nil {
-				return nil
-			}
-			return c.Usage().Calls
-		},
-	}, nil
-}
-
-// newSyncStage builds one sync engine per connection (the engine's lock keeps
-// one run per connection across processes too) with the configuration's sync
-// and retrieval settings, as crmsync.FromApp does for all connections at once.
-func newSyncStage(a *app.App, log *slog.Logger) (server.Stage, error) {
-	cfg := a.Config
-	opt := crmsync.Options{
-		Workers:        cfg.Sync.Workers,
-		EmbedBatch:     cfg.Sync.EmbedBatch,
-		ChunkSize:      cfg.Retrieval.ChunkSize,
-		ChunkOverlap:   cfg.Retrieval.ChunkOverlap,
-		ReconcileEvery: cfg.Sync.ReconcileEvery,
-		Logger:         log,
-	}
-	engines := map[string]*crmsync.Engine{}
-	for _, c := range a.Conns {
-		cc, _ := a.ConnConfig(c.Name())
-		src := crmsync.Source{Conn: c, WritebackFields: crmsync.WritebackFields(cfg, cc)}
-		for _, ob := range cc.Objects {
-			src.Objects = append(src.Objects, connectors.Object(ob))
-		}
-		eng, err := crmsync.New(a.Store, a.Embedder, []crmsync.Source{src}, &opt)
-		if err != nil {
-			return server.Stage{}, fmt.Errorf("sync engine for %s: %w", c.Name(), err)
-		}
-		engines[c.Name()] = eng
-	}
-	return server.Stage{Name: server.StageSync, Run: func(ctx context.Context, conn string, sum *server.StageSummary) error {
-		eng, ok := engines[conn]
-		if !ok {
-			return fmt.Errorf("no sync engine for connection %q", conn)
-		}
-		s, err := eng.Run(ctx)
-		if s != nil {
-			fillSyncSummary(sum, s)
-		}
-		return err
-	}}, nil
-}
-
-func fillSyncSummary(sum *server.StageSummary, s *crmsync.Summary) {
-	var quarantined int64
-	for _, o := range s.Objects {
-		sum.Records = append(sum.Records, server.RecordCount{Object: o.Object, Read: int64(o.Read),
-			Changed: int64(o.Changed()), Deleted: int64(o.Deleted + o.Purged)})
-		quarantined += int64(o.Quarantined)
-	}
-	if quarantined > 0 {
-		sum.Errors = map[string]int64{"quarantined": quarantined}
-	}
-	sum.Counts = map[string]int64{}
-	for _, c := range s.Conns {
-		sum.Counts["accounts_rebuilt"] += int64(c.Accounts)
-		sum.Counts["chunks_written"] += int64(c.Chunks)
-		sum.Counts["embedded"] += int64(c.Embedded)
-		sum.Counts["queued_for_analysis"] += int64(c.Queued)
-	}
-	for _, o := range s.Objects {
-		sum.Counts["echo_skipped"] += int64(o.Echo)
-	}
+	return p.Runner(), nil
 }
 
 func writeCycleTable(w io.Writer, sums []server.CycleSummary) error {

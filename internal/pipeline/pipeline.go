@@ -1,17 +1,17 @@
 // Package pipeline runs crmpulse's full cycle for a connection:
 //
-//	sync → insights → segments → writeback → lists
+//		sync → insights → segments → writeback → lists
 //
-//   - sync: the incremental sync engine (crmsync) reads the connection's
-//     change feeds into the store and queues changed accounts for analysis;
-//   - insights: the analysis queue is drained by insight workers (statistics,
-//     plus the LLM analyses when llm.enabled); results are stored per account;
-//   - segments: RFM/B2B segmentation of the connection's accounts, with the
-//     migration rules applied against the previous run and recorded;
-//   - writeback: stored insights and segment labels become field changes in
-//     the outbox and are written in batches, only where values changed;
-//   - lists: one CRM-native list per segment (HubSpot dynamic list, Salesforce
-//     list view or report) is created or updated in place.
+//	  - sync: the incremental sync engine (crmsync) reads the connection's
+//	    change feeds into the store and queues changed accounts for analysis;
+//	  - insights: the analysis queue is drained by insight workers (statistics,
+//	    plus the LLM analyses when llm.enabled); results are stored per account;
+//	  - segments: RFM/B2B segmentation of the connection's accounts, with the
+//	    migration rules applied against the previous run and recorded;
+//	  - writeback: stored insights and segment labels become field changes in
+//	    the outbox and are written in batches, only where values changed;
+//	  - lists: one CRM-native list per segment (HubSpot dynamic list, Salesforce
+//	    list view or report) is created or updated in place.
 //
 // Each stage is a server.Stage, so the daemon (crmpulse serve) schedules the
 // same cycle that crmpulse run and crmpulse demo run once. A stage's figures
@@ -53,7 +53,8 @@ type Options struct {
 	Stages []string
 	// Provision creates missing mapped CRM fields before the first write-back
 	// (crmpulse fields provision); without it a missing field stops the
-	// write-back stage with an error naming it.
+	// write-back stage with an error naming it. Sandbox connections are
+	// always provisioned; real CRMs only on request.
 	Provision bool
 	// NoLLM disables the LLM analyses even when llm.enabled.
 	NoLLM bool
@@ -337,7 +338,8 @@ func (p *Pipeline) writeback(ctx context.Context, conn string, sum *server.Stage
 	if err != nil {
 		return err
 	}
-	if p.opt.Provision && !p.provisioned[conn] {
+	cc, _ := p.app.ConnConfig(conn)
+	if (p.opt.Provision || cc.Sandbox) && !p.provisioned[conn] {
 		prov, err := writeback.ProvisionFields(ctx, c, mappings, false)
 		if err != nil {
 			return fmt.Errorf("provision fields: %w", err)
