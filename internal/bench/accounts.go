@@ -143,6 +143,7 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 
 	// Sync every CRM: the other scenarios need the synced store.
 	synced := map[string]bool{}
+	attempted := false
 	w = watchMemory()
 	for _, c := range crms {
 		if reason := r.tooLong(env, c); reason != "" {
@@ -152,6 +153,7 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 			}
 			continue
 		}
+		attempted = true
 		if err := r.syncCRM(ctx, env, c); err != nil {
 			r.progress("%s %s: sync failed: %v", label, c.short, err)
 			if o.want(GroupSync) {
@@ -161,10 +163,8 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 		}
 		synced[c.conn] = true
 	}
-	if o.want(GroupSync) {
-		r.memory("sync "+ScaleName(n), w.stop())
-	} else {
-		w.stop()
+	if p := w.stop(); o.want(GroupSync) && attempted {
+		r.memory("sync "+ScaleName(n), p)
 	}
 
 	if o.want(GroupInsights) || o.want(GroupWriteback) || llm {
@@ -318,8 +318,8 @@ func (r *runner) tooLong(env *scaleEnv, c crm) string {
 	if est <= r.opt.MaxSync {
 		return ""
 	}
-	return fmt.Sprintf("%d records would take about %s at the %s records/s measured at %s (limit %s, --max-sync)",
-		n, est.Round(time.Minute), FormatValue(round(rate, 0)), r.rateAt[c.short], r.opt.MaxSync)
+	return fmt.Sprintf("~%s for %s records at the %s records/s of %s, over --max-sync %s",
+		shortDuration(est), FormatValue(float64(n)), FormatValue(round(rate, 0)), r.rateAt[c.short], shortDuration(r.opt.MaxSync))
 }
 
 // syncCRM runs the initial and the incremental sync of one CRM.
@@ -702,4 +702,22 @@ func (r *runner) skipWritebackCRM(label string, c crm, reason string) {
 func round(v float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(v*p) / p
+}
+
+// shortDuration prints d rounded to minutes (seconds below ten minutes)
+// without zero units: 1h30m, 45m, 3m20s.
+func shortDuration(d time.Duration) string {
+	if d < 10*time.Minute {
+		d = d.Round(time.Second)
+	} else {
+		d = d.Round(time.Minute)
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

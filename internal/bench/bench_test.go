@@ -240,3 +240,39 @@ func TestFormatValue(t *testing.T) {
 		t.Errorf("ScaleName(1e6) = %q", got)
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		90 * time.Minute: "1h30m", 2 * time.Hour: "2h", 45 * time.Minute: "45m", 200 * time.Second: "3m20s", 30 * time.Minute: "30m",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestMaxSyncSkips checks that a scale whose sync is estimated past
+// MaxSync (from the first scale's rate) is skipped with the reason, and
+// that its dependent rows say why.
+func TestMaxSyncSkips(t *testing.T) {
+	rep, err := Run(t.Context(), Options{Redis: redistest.Client(t), Only: []string{GroupSync, GroupWriteback}, Accounts: []int{50, 60}, MaxSync: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row, _ := rep.Find("initial sync throughput", "50 accounts, sf"); row.Value == nil {
+		t.Errorf("first scale not synced: %+v", row)
+	}
+	for _, c := range []string{"sf", "hs"} {
+		row, ok := rep.Find("initial sync throughput", "60 accounts, "+c)
+		if !ok || row.Value != nil || !strings.Contains(row.Skip, "--max-sync") {
+			t.Errorf("%s: second scale not skipped for --max-sync: %+v", c, row)
+		}
+		row, ok = rep.Find("write API calls, unchanged cycle", "60 accounts, "+c)
+		if !ok || row.Value != nil || row.Skip == "" {
+			t.Errorf("%s: write-back row of the skipped scale: %+v", c, row)
+		}
+	}
+	if _, ok := rep.Find("peak RSS", "sync 60"); ok {
+		t.Error("memory row for a scale whose syncs were all skipped")
+	}
+}
