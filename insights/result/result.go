@@ -65,6 +65,38 @@ func BandOf(p float64) string {
 	}
 }
 
+// Lift thresholds of BandFor: a churn probability at least HighLift times
+// the account base's churn rate is high, at least MediumLift times medium.
+const (
+	HighLift   = 3.0
+	MediumLift = 1.5
+)
+
+// BandFor returns the risk band of churn probability p on an account base
+// whose churn rate over the same horizon is base (0 when unknown: BandOf).
+//
+// A calibrated probability is small for almost every account of a base that
+// rarely churns (B2B bases often lose 5–10 % of accounts a year), so the
+// absolute thresholds alone would call nearly every account low risk. The
+// band therefore also rises with the lift over the base rate: high from
+// HighLift × base, medium from MediumLift × base, never later than the
+// absolute thresholds LowBelow and HighFrom.
+func BandFor(p, base float64) string {
+	if !(base > 0 && base < 1) {
+		return BandOf(p)
+	}
+	high := min(HighFrom, HighLift*base)
+	medium := min(LowBelow, MediumLift*base)
+	switch {
+	case p >= high:
+		return BandHigh
+	case p >= medium:
+		return BandMedium
+	default:
+		return BandLow
+	}
+}
+
 // HistoryLimit is how many earlier results are kept per account.
 const HistoryLimit = 20
 

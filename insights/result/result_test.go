@@ -81,3 +81,24 @@ func TestSaveLoadHistoryDelete(t *testing.T) {
 		}
 	}
 }
+
+func TestBandForUsesLiftOverTheBaseRate(t *testing.T) {
+	cases := []struct {
+		p, base float64
+		want    string
+	}{
+		{0.04, 0.05, BandLow},    // below 1.5 × base
+		{0.08, 0.05, BandMedium}, // 1.6 × base
+		{0.16, 0.05, BandHigh},   // 3.2 × base
+		{0.30, 0.30, BandMedium}, // a high-churn base: absolute 0.2 floor
+		{0.50, 0.30, BandHigh},   // absolute 0.5 ceiling for high
+		{0.10, 0, BandLow},       // unknown base: absolute thresholds
+		{0.25, 0, BandMedium},
+		{0.60, 1, BandHigh}, // nonsense base rate: absolute thresholds
+	}
+	for _, c := range cases {
+		if got := BandFor(c.p, c.base); got != c.want {
+			t.Errorf("BandFor(%v, %v) = %s, want %s", c.p, c.base, got, c.want)
+		}
+	}
+}
