@@ -23,9 +23,10 @@
 //
 // # Similar accounts
 //
-// Neighbours are found by a vector search over account profile chunks:
-// type=account, same connection, same industry and size band, the
-// account's own profile vector as the query, the account itself excluded.
+// Neighbours are found by an exact cosine scan of the base's account
+// profile vectors (the vector of each account record's first chunk, read
+// once per base), same industry and size band first, then the same industry
+// in other bands when that group is too small (see [Profiles]).
 package engine
 
 import (
@@ -139,6 +140,9 @@ type Base struct {
 
 	mu       sync.Mutex
 	features map[string]churn.Features
+
+	profMu sync.Mutex
+	prof   *Profiles
 }
 
 // Features returns the features of an account as of the base date.
@@ -157,7 +161,9 @@ func (b *Base) Features(id string) (churn.Features, bool) {
 	return f, true
 }
 
-// LoadHistories loads every account of a connection.
+// LoadHistories loads every account of a connection: in batches of
+// historyBatch accounts, Concurrency/4 batches at a time, when the source
+// is a BatchSource; account by account otherwise.
 func (e *Engine) LoadHistories(ctx context.Context, conn string) ([]string, map[string]*churn.AccountHistory, error) {
 	ids, err := e.Source.Accounts(ctx, conn)
 	if err != nil {
@@ -165,19 +171,38 @@ func (e *Engine) LoadHistories(ctx context.Context, conn string) ([]string, map[
 	}
 	hs := make([]*churn.AccountHistory, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.Opt.Concurrency)
-	for i, id := range ids {
-		g.Go(func() error {
-			h, err := e.Source.History(gctx, conn, id)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // deleted meanwhile
-			}
-			if err != nil {
-				return err
-			}
-			hs[i] = &h
-			return nil
-		})
+	if bs, ok := e.Source.(BatchSource); ok {
+		g.SetLimit(max(e.Opt.Concurrency/4, 1))
+		for start := 0; start < len(ids); start += historyBatch {
+			end := min(start+historyBatch, len(ids))
+			g.Go(func() error {
+				got, err := bs.Histories(gctx, conn, ids[start:end])
+				if err != nil {
+					return err
+				}
+				for i := start; i < end; i++ {
+					if h, ok := got[ids[i]]; ok {
+						hs[i] = &h
+					}
+				}
+				return nil
+			})
+		}
+	} else {
+		g.SetLimit(e.Opt.Concurrency)
+		for i, id := range ids {
+			g.Go(func() error {
+				h, err := e.Source.History(gctx, conn, id)
+				if errors.Is(err, store.ErrNotFound) {
+					return nil // deleted meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				hs[i] = &h
+				return nil
+			})
+		}
 	}
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
@@ -200,7 +225,18 @@ func (e *Engine) Prepare(ctx context.Context, conn string, asOf time.Time) (*Bas
 	if err != nil {
 		return nil, err
 	}
-	return e.PrepareFrom(conn, asOf, ids, hs)
+	b, err := e.PrepareFrom(conn, asOf, ids, hs)
+	if err != nil {
+		return nil, err
+	}
+	// The profile vectors of similar-account search, read once for the
+	// whole base.
+	if e.Store != nil {
+		if _, err := b.profiles(ctx, e); err != nil {
+			return nil, fmt.Errorf("prepare %s: %w", conn, err)
+		}
+	}
+	return b, nil
 }
 
 // PrepareFrom builds a base from histories already loaded.
@@ -543,59 +579,6 @@ func ProfileText(h *churn.AccountHistory) string {
 	sort.Strings(ps)
 	fmt.Fprintf(&sb, "products: %s\n", strings.Join(ps, ", "))
 	return sb.String()
-}
-
-// Neighbours finds similar accounts by vector search over account profile
-// chunks (same connection, industry and size band, the account excluded).
-// A non-empty warning says why none could be searched.
-func (e *Engine) Neighbours(ctx context.Context, b *Base, h *churn.AccountHistory) ([]crosssell.Neighbor, string) {
-	idx := e.Store.Index()
-	if idx == nil {
-		return nil, "no vector index attached: cross-sell without similar accounts"
-	}
-	vec, err := e.profileVector(ctx, b.Conn, h)
-	if err != nil || vec == nil {
-		return nil, fmt.Sprintf("no profile vector for %s: %v", h.ID, err)
-	}
-	flt := store.Filter{Equals: map[string][]string{"type": {store.TypeAccount}, "conn": {b.Conn}}}
-	if s := store.Slug(h.Industry); s != "" {
-		flt.Equals["industry"] = []string{s}
-	}
-	if s := store.Slug(SizeBand(h.Employees)); s != "" {
-		flt.Equals["size"] = []string{s}
-	}
-	hits, err := idx.Search(ctx, store.Query{Vector: vec, K: e.Opt.Neighbours + 4, Filter: flt})
-	if err != nil {
-		return nil, fmt.Sprintf("similar accounts of %s: %v", h.ID, err)
-	}
-	var out []crosssell.Neighbor
-	seen := map[string]bool{h.ID: true}
-	for _, hit := range hits {
-		acct := hit.Attrs.Account
-		if acct == "" {
-			if ref, _, err := store.ParseChunkID(hit.ID); err == nil {
-				acct = ref.ID
-			}
-		}
-		if seen[acct] || len(out) >= e.Opt.Neighbours {
-			continue
-		}
-		seen[acct] = true
-		nh := b.Histories[acct]
-		if nh == nil {
-			continue
-		}
-		n := crosssell.Neighbor{AccountID: acct, Similarity: hit.Score}
-		for _, p := range nh.Purchases {
-			if p.Date.After(b.AsOf) {
-				continue
-			}
-			n.Products = append(n.Products, p.Products...)
-			n.Deals = append(n.Deals, crosssell.Deal{ID: p.ID, Products: p.Products})
-		}
-		out = append(out, n)
-	}
-	return out, ""
 }
 
 func (e *Engine) profileVector(ctx context.Context, conn string, h *churn.AccountHistory) ([]float32, error) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -165,6 +166,61 @@ func TestOnSyncedSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	t.Run("exact neighbours are at least as near as the index's", func(t *testing.T) {
+		b, err := eng.Prepare(ctx, conn, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := b.profiles(ctx, eng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Len() != len(b.IDs) || p.Missing != 0 {
+			t.Fatalf("%d profiles (missing %d) for %d accounts", p.Len(), p.Missing, len(b.IDs))
+		}
+		const k = 10
+		var found, agree int
+		for _, id := range b.IDs[:100] {
+			h := b.Histories[id]
+			ind, band := groupOf(h)
+			exact := p.Nearest(p.vecs[p.pos[id]], ind, band, id, k)
+			raw, _ := eng.profileVector(ctx, conn, h)
+			flt := store.Filter{Equals: map[string][]string{"type": {store.TypeAccount}, "conn": {conn}, "industry": {ind}, "size": {band}}}
+			hits, err := s.st.Index().Search(ctx, store.Query{Vector: raw, K: k + 4, Filter: flt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var idx []float64
+			inExact := map[string]bool{}
+			for _, e := range exact {
+				inExact[p.ids[e.pos]] = true
+			}
+			seen := map[string]bool{id: true}
+			for _, hit := range hits {
+				if a := hit.Attrs.Account; !seen[a] && len(idx) < k {
+					seen[a] = true
+					// Re-scored exactly: the index's scores carry its
+					// quantisation error.
+					idx = append(idx, (1+dot(p.vecs[p.pos[id]], p.vecs[p.pos[a]]))/2)
+					found++
+					if inExact[a] {
+						agree++
+					}
+				}
+			}
+			slices.SortFunc(idx, func(x, y float64) int { return cmp.Compare(y, x) })
+			for r := range min(len(idx), len(exact)) {
+				if exact[r].score < idx[r]-1e-6 {
+					t.Errorf("%s: rank %d exact similarity %.5f below the index's %.5f", id, r, exact[r].score, idx[r])
+				}
+			}
+			if len(exact) < len(idx) {
+				t.Errorf("%s: %d exact neighbours, the index found %d", id, len(exact), len(idx))
+			}
+		}
+		t.Logf("index neighbours also found by the exact scan: %d of %d", agree, found)
+	})
 
 	t.Run("store source matches the sync engine's loader", func(t *testing.T) {
 		src := syncSource(s.st)

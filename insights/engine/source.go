@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -9,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/crmpulse/crmpulse/insights/churn"
 	"github.com/crmpulse/crmpulse/store"
@@ -22,6 +23,14 @@ type Source interface {
 	Accounts(ctx context.Context, conn string) ([]string, error)
 	// History returns everything stored about one account.
 	History(ctx context.Context, conn, id string) (churn.AccountHistory, error)
+}
+
+// BatchSource is a Source that loads many accounts at once; the engine
+// uses it to prepare a base when the source implements it.
+type BatchSource interface {
+	Source
+	// Histories returns the histories of the accounts that exist, by id.
+	Histories(ctx context.Context, conn string, ids []string) (map[string]churn.AccountHistory, error)
 }
 
 // SourceFuncs adapts two functions (for instance the sync engine's loaders)
@@ -48,13 +57,16 @@ func (f SourceFuncs) History(ctx context.Context, conn, id string) (churn.Accoun
 // what the sync engine's LoadHistory reads and, in addition, the recorded
 // churn: the close date of a lost renewal opportunity (type containing
 // "renewal") not followed by a purchase becomes ChurnedAt.
+//
+// Records are read with pipelines (the key schema of package store): one
+// round trip for the accounts' record sets and one for their records.
 type StoreSource struct {
 	Store *store.Store
-	// Concurrency bounds the record reads in flight (default 16).
+	// Concurrency is kept for compatibility; batches are pipelined.
 	Concurrency int
 }
 
-var _ Source = (*StoreSource)(nil)
+var _ BatchSource = (*StoreSource)(nil)
 
 // Object names as the store knows them (singular, with the plural tolerated).
 func objectOf(o string) string {
@@ -75,43 +87,93 @@ func (s *StoreSource) Accounts(ctx context.Context, conn string) ([]string, erro
 	return ids, nil
 }
 
-// History loads one account.
+// History loads one account: its record refs, then every record in one
+// pipeline.
 func (s *StoreSource) History(ctx context.Context, conn, id string) (churn.AccountHistory, error) {
-	refs, err := s.Store.AccountRecords(ctx, conn, id)
+	hs, err := s.Histories(ctx, conn, []string{id})
 	if err != nil {
 		return churn.AccountHistory{}, err
 	}
-	recs := make([]*store.Record, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(s.Concurrency, 16))
-	for i, r := range refs {
-		g.Go(func() error {
-			rec, err := s.Store.GetRecord(gctx, r)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // chunk-only entries (documents) or deleted meanwhile
-			}
-			if err != nil {
-				return err
-			}
-			recs[i] = &rec
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return churn.AccountHistory{}, fmt.Errorf("load history of %s/%s: %w", conn, id, err)
-	}
-	var list []store.Record
-	for _, r := range recs {
-		if r != nil {
-			list = append(list, *r)
-		}
-	}
-	h, ok := HistoryFromRecords(id, list)
+	h, ok := hs[id]
 	if !ok {
 		return h, fmt.Errorf("load history of %s/%s: %w", conn, id, store.ErrNotFound)
 	}
 	return h, nil
 }
+
+// historyBatch is how many accounts one pair of pipelines reads.
+const historyBatch = 64
+
+// Histories implements BatchSource: the accounts' record sets in one
+// pipeline, then their records (without the raw CRM payload, which the
+// engine does not read) in another, per batch of historyBatch accounts.
+// Accounts whose record no longer exists are left out.
+func (s *StoreSource) Histories(ctx context.Context, conn string, ids []string) (map[string]churn.AccountHistory, error) {
+	out := make(map[string]churn.AccountHistory, len(ids))
+	rdb := s.Store.Client()
+	for start := 0; start < len(ids); start += historyBatch {
+		batch := ids[start:min(start+historyBatch, len(ids))]
+		pipe := rdb.Pipeline()
+		sets := make([]*redis.StringSliceCmd, len(batch))
+		for i, id := range batch {
+			sets[i] = pipe.SMembers(ctx, s.Store.Key("acct", conn, id))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("load histories of %s: record sets: %w", conn, err)
+		}
+		type pending struct {
+			acct int
+			ref  store.Ref
+			cmd  *redis.SliceCmd
+		}
+		var reads []pending
+		pipe = rdb.Pipeline()
+		for i, c := range sets {
+			members, _ := c.Result()
+			sort.Strings(members)
+			for _, m := range members {
+				ref, err := store.ParseRef(m)
+				if err != nil {
+					return nil, fmt.Errorf("load history of %s/%s: %w", conn, batch[i], err)
+				}
+				reads = append(reads, pending{i, ref, pipe.HMGet(ctx, s.Store.Key("rec", ref.String()), "id", "account", "modified", "fields")})
+			}
+		}
+		if len(reads) > 0 {
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return nil, fmt.Errorf("load histories of %s: records: %w", conn, err)
+			}
+		}
+		recs := make([][]store.Record, len(batch))
+		for _, rd := range reads {
+			v, err := rd.cmd.Result()
+			if err != nil {
+				return nil, fmt.Errorf("load history of %s/%s: %s: %w", conn, batch[rd.acct], rd.ref, err)
+			}
+			if str(v[0]) == "" {
+				continue // chunk-only entries (documents) or deleted meanwhile
+			}
+			rec := store.Record{Ref: rd.ref, AccountID: str(v[1])}
+			if m := str(v[2]); m != "" {
+				if rec.Modified, err = time.Parse(time.RFC3339Nano, m); err != nil {
+					return nil, fmt.Errorf("load history of %s/%s: %s: modified: %w", conn, batch[rd.acct], rd.ref, err)
+				}
+			}
+			if err := json.Unmarshal([]byte(str(v[3])), &rec.Fields); err != nil {
+				return nil, fmt.Errorf("load history of %s/%s: %s: fields: %w", conn, batch[rd.acct], rd.ref, err)
+			}
+			recs[rd.acct] = append(recs[rd.acct], rec)
+		}
+		for i, id := range batch {
+			if h, ok := HistoryFromRecords(id, recs[i]); ok {
+				out[id] = h
+			}
+		}
+	}
+	return out, nil
+}
+
+func str(v any) string { s, _ := v.(string); return s }
 
 // HistoryFromRecords builds an account history from stored records; ok is
 // false when the account record itself is not among them.
