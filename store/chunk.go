@@ -38,81 +38,208 @@ func (c Chunk) Item() Item { return Item{ID: c.ID, Vector: c.Vector, Attrs: c.At
 // new ids are registered first, then vectors and hashes are written, and
 // stale ids are forgotten only after their vectors and hashes are gone.
 // Calling ReplaceChunks again (or DeleteRecordEverywhere) converges.
+//
+// ReplaceChunks is ReplaceChunksBatch with one owner; callers replacing the
+// chunks of many records should batch them.
 func (s *Store) ReplaceChunks(ctx context.Context, r Ref, contentHash string, chunks []Chunk) error {
+	return s.ReplaceChunksBatch(ctx, []OwnerChunks{{Ref: r, ContentHash: contentHash, Chunks: chunks}})
+}
+
+// OwnerChunks is the complete chunk list of one record (the chunks'
+// owner) for ReplaceChunksBatch; ContentHash is as in ReplaceChunks.
+type OwnerChunks struct {
+	Ref         Ref
+	ContentHash string
+	Chunks      []Chunk
+}
+
+// ChunkWriteBatch is how many chunk writes (ids, hashes or vectors) one
+// round trip of ReplaceChunksBatch carries at most.
+const ChunkWriteBatch = 1000
+
+// ReplaceChunksBatch does what ReplaceChunks does for many owners at once,
+// in pipelines of up to ChunkWriteBatch writes instead of several round
+// trips per owner. Each owner's chunks are filled in place as ReplaceChunks
+// fills them. Every chunk is validated before anything is written; an owner
+// listed twice is refused.
+//
+// The crash ordering of ReplaceChunks holds across the whole batch: the ids
+// of every owner are registered before any vector is written, every vector
+// before any chunk hash, and stale ids are forgotten after their vectors and
+// hashes are gone. The hashes and chunked mark of one owner are written in
+// one MULTI/EXEC. After an error or a crash at any point, calling it again
+// with the same owners (or deleting them) converges.
+func (s *Store) ReplaceChunksBatch(ctx context.Context, owners []OwnerChunks) error {
 	if s.idx == nil {
-		return fmt.Errorf("replace chunks of %s: %w", r, ErrNoVectorIndex)
+		return fmt.Errorf("replace chunks: %w", ErrNoVectorIndex)
 	}
-	if err := r.Validate(); err != nil {
-		return fmt.Errorf("replace chunks: %w", err)
+	if len(owners) == 0 {
+		return nil
 	}
-	items := make([]Item, len(chunks))
-	newIDs := make([]any, len(chunks))
-	keep := make(map[string]bool, len(chunks))
-	accounts := map[string]bool{}
-	for i := range chunks {
-		c := &chunks[i]
-		c.Record, c.N, c.ID = r, i, ChunkID(r, i)
-		c.Attrs.Connection, c.Attrs.Record = r.Connection, r.ID
-		if c.Attrs.Type == "" {
-			c.Attrs.Type = r.Object
+	var items []Item
+	seen := make(map[string]bool, len(owners))
+	conns := map[string]bool{}
+	for oi := range owners {
+		o := &owners[oi]
+		r := o.Ref
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("replace chunks: owner %d: %w", oi, err)
 		}
-		if err := c.Attrs.Validate(); err != nil {
-			return fmt.Errorf("replace chunks of %s: chunk %d: %w", r, i, err)
+		if seen[r.String()] {
+			return fmt.Errorf("replace chunks: owner %s listed twice", r)
 		}
-		items[i], newIDs[i], keep[c.ID] = c.Item(), c.ID, true
-		if c.Attrs.Account != "" {
-			accounts[c.Attrs.Account] = true
+		seen[r.String()] = true
+		conns[r.Connection] = true
+		for i := range o.Chunks {
+			c := &o.Chunks[i]
+			c.Record, c.N, c.ID = r, i, ChunkID(r, i)
+			c.Attrs.Connection, c.Attrs.Record = r.Connection, r.ID
+			if c.Attrs.Type == "" {
+				c.Attrs.Type = r.Object
+			}
+			if err := c.Attrs.Validate(); err != nil {
+				return fmt.Errorf("replace chunks of %s: chunk %d: %w", r, i, err)
+			}
+			items = append(items, c.Item())
 		}
 	}
-	old, err := s.rdb.SMembers(ctx, s.rchunksKey(r)).Result()
-	if err != nil {
-		return fmt.Errorf("replace chunks of %s: %w", r, err)
-	}
-	var stale []string
-	for _, id := range old {
-		if !keep[id] {
-			stale = append(stale, id)
+	attrs := make([][]string, len(owners))
+	for oi, o := range owners {
+		attrs[oi] = make([]string, len(o.Chunks))
+		for i, c := range o.Chunks {
+			b, err := json.Marshal(c.Attrs)
+			if err != nil {
+				return fmt.Errorf("replace chunks of %s: chunk %d attributes: %w", o.Ref, i, err)
+			}
+			attrs[oi][i] = string(b)
 		}
 	}
 
-	// 1. Register the new ids (and the accounts) so nothing goes untracked.
-	if len(chunks) > 0 {
-		tx := s.rdb.TxPipeline()
-		tx.SAdd(ctx, s.rchunksKey(r), newIDs...)
-		for a := range accounts {
-			tx.SAdd(ctx, s.acctKey(r.Connection, a), r.String())
-		}
-		if err := execTx(ctx, tx); err != nil {
-			return fmt.Errorf("replace chunks of %s: register ids: %w", r, err)
-		}
+	stale, err := s.staleChunks(ctx, owners)
+	if err != nil {
+		return err
+	}
+	// 1. Register the new ids, the accounts and the connections so that
+	// nothing goes untracked.
+	if err := s.registerChunks(ctx, owners, conns); err != nil {
+		return err
 	}
 	// 2. Vectors (validated by the index before anything is sent).
 	if err := s.idx.Upsert(ctx, items); err != nil {
-		return fmt.Errorf("replace chunks of %s: %w", r, err)
+		return fmt.Errorf("replace chunks: %w", err)
 	}
-	// 3. Chunk hashes and the chunked mark.
-	tx := s.rdb.TxPipeline()
-	for _, c := range chunks {
-		attrs, err := json.Marshal(c.Attrs)
-		if err != nil {
-			return fmt.Errorf("replace chunks of %s: chunk %d attributes: %w", r, c.N, err)
-		}
-		tx.HSet(ctx, s.chunkKey(c.ID), "record", r.String(), "n", c.N, "account", c.Attrs.Account,
-			"text", c.Text, "attrs", string(attrs), "vec", EncodeFP32(c.Vector))
-	}
-	if contentHash != "" {
-		markChunked.Eval(ctx, tx, []string{s.recKey(r)}, contentHash)
-	}
-	if err := execTx(ctx, tx); err != nil {
-		return fmt.Errorf("replace chunks of %s: write chunks: %w", r, err)
+	// 3. Chunk hashes and the chunked marks, one owner never split.
+	if err := s.writeChunkHashes(ctx, owners, attrs); err != nil {
+		return err
 	}
 	// 4. Stale vectors, then their hashes and ids.
-	if len(stale) > 0 {
-		if err := s.removeChunks(ctx, r, stale); err != nil {
-			return fmt.Errorf("replace chunks of %s: %w", r, err)
-		}
+	if err := s.removeChunks(ctx, stale); err != nil {
+		return fmt.Errorf("replace chunks: %w", err)
 	}
 	return nil
+}
+
+// staleChunks returns, per owner, the stored chunk ids the new lists drop.
+func (s *Store) staleChunks(ctx context.Context, owners []OwnerChunks) (map[Ref][]string, error) {
+	stale := map[Ref][]string{}
+	for start := 0; start < len(owners); start += ChunkWriteBatch {
+		group := owners[start:min(start+ChunkWriteBatch, len(owners))]
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.StringSliceCmd, len(group))
+		for i, o := range group {
+			cmds[i] = pipe.SMembers(ctx, s.rchunksKey(o.Ref))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("replace chunks: read chunk ids: %w", err)
+		}
+		for i, o := range group {
+			for _, id := range cmds[i].Val() {
+				if n := chunkNo(id); n < 0 || n >= len(o.Chunks) || o.Chunks[n].ID != id {
+					stale[o.Ref] = append(stale[o.Ref], id)
+				}
+			}
+		}
+	}
+	return stale, nil
+}
+
+// registerChunks adds the new chunk ids to their owners' sets, the owners to
+// their accounts' indexes and the connections to the registry.
+func (s *Store) registerChunks(ctx context.Context, owners []OwnerChunks, conns map[string]bool) error {
+	tx := s.rdb.TxPipeline()
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		n = 0
+		if err := execTx(ctx, tx); err != nil {
+			return fmt.Errorf("replace chunks: register ids: %w", err)
+		}
+		tx = s.rdb.TxPipeline()
+		return nil
+	}
+	for c := range conns {
+		tx.SAdd(ctx, s.connsKey(), c)
+		n++
+	}
+	for _, o := range owners {
+		if len(o.Chunks) == 0 {
+			continue
+		}
+		ids := make([]any, len(o.Chunks))
+		accounts := map[string]bool{}
+		for i, c := range o.Chunks {
+			ids[i] = c.ID
+			if c.Attrs.Account != "" {
+				accounts[c.Attrs.Account] = true
+			}
+		}
+		tx.SAdd(ctx, s.rchunksKey(o.Ref), ids...)
+		for a := range accounts {
+			tx.SAdd(ctx, s.acctKey(o.Ref.Connection, a), o.Ref.String())
+		}
+		if n += len(ids); n >= ChunkWriteBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// writeChunkHashes writes the chunk hashes and the chunked marks in
+// MULTI/EXEC groups of about ChunkWriteBatch chunks.
+func (s *Store) writeChunkHashes(ctx context.Context, owners []OwnerChunks, attrs [][]string) error {
+	tx := s.rdb.TxPipeline()
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		n = 0
+		if err := execTx(ctx, tx); err != nil {
+			return fmt.Errorf("replace chunks: write chunks: %w", err)
+		}
+		tx = s.rdb.TxPipeline()
+		return nil
+	}
+	for oi, o := range owners {
+		r := o.Ref
+		for i, c := range o.Chunks {
+			tx.HSet(ctx, s.chunkKey(c.ID), "record", r.String(), "n", c.N, "account", c.Attrs.Account,
+				"text", c.Text, "attrs", attrs[oi][i], "vec", EncodeFP32(c.Vector))
+		}
+		if o.ContentHash != "" {
+			markChunked.Eval(ctx, tx, []string{s.recKey(r)}, o.ContentHash)
+		}
+		if n += len(o.Chunks) + 1; n >= ChunkWriteBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }
 
 // markChunked records the content hash the chunks were made from, without
@@ -123,21 +250,46 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 return 0`)
 
-func (s *Store) removeChunks(ctx context.Context, r Ref, ids []string) error {
-	if err := s.idx.Delete(ctx, ids...); err != nil {
+// removeChunks deletes chunks of owners: their vectors first, then (in
+// MULTI/EXEC groups) their hashes and their ids.
+func (s *Store) removeChunks(ctx context.Context, byOwner map[Ref][]string) error {
+	if len(byOwner) == 0 {
+		return nil
+	}
+	var all []string
+	for _, ids := range byOwner {
+		all = append(all, ids...)
+	}
+	if err := s.idx.Delete(ctx, all...); err != nil {
 		return fmt.Errorf("delete vectors: %w", err)
 	}
 	tx := s.rdb.TxPipeline()
-	members := make([]any, len(ids))
-	for i, id := range ids {
-		tx.Del(ctx, s.chunkKey(id))
-		members[i] = id
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		n = 0
+		if err := execTx(ctx, tx); err != nil {
+			return fmt.Errorf("delete chunk hashes: %w", err)
+		}
+		tx = s.rdb.TxPipeline()
+		return nil
 	}
-	tx.SRem(ctx, s.rchunksKey(r), members...)
-	if err := execTx(ctx, tx); err != nil {
-		return fmt.Errorf("delete chunk hashes: %w", err)
+	for r, ids := range byOwner {
+		members := make([]any, len(ids))
+		for i, id := range ids {
+			tx.Del(ctx, s.chunkKey(id))
+			members[i] = id
+		}
+		tx.SRem(ctx, s.rchunksKey(r), members...)
+		if n += len(ids); n >= ChunkWriteBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
+	return flush()
 }
 
 // ChunkIDs returns the chunk ids of record r in chunk order.
@@ -150,8 +302,12 @@ func (s *Store) ChunkIDs(ctx context.Context, r Ref) ([]string, error) {
 	return ids, nil
 }
 
+// chunkNo returns the chunk number of an id, or -1 when it has none.
 func chunkNo(id string) int {
-	n, _ := strconv.Atoi(id[strings.LastIndexByte(id, '#')+1:])
+	n, err := strconv.Atoi(id[strings.LastIndexByte(id, '#')+1:])
+	if err != nil {
+		return -1
+	}
 	return n
 }
 

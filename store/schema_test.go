@@ -33,6 +33,7 @@ func TestPersistedSchema(t *testing.T) {
 		"crmpulse:acct:sf:001S",
 		"crmpulse:chunk:sf:opportunity:006S#0",
 		"crmpulse:ckpt:sf:opportunity",
+		"crmpulse:conns",
 		"crmpulse:ids:sf:opportunity",
 		"crmpulse:rchunks:sf:opportunity:006S",
 		"crmpulse:rec:sf:opportunity:006S",
@@ -47,7 +48,7 @@ func TestPersistedSchema(t *testing.T) {
 	for key, fields := range map[string][]string{
 		"crmpulse:rec:sf:opportunity:006S":     {"account", "chunked", "conn", "fields", "hash", "id", "modified", "object", "raw"},
 		"crmpulse:chunk:sf:opportunity:006S#0": {"account", "attrs", "n", "record", "text", "vec"},
-		"crmpulse:vs:crm:meta":                 {"dimension", "embedder", "m", "quant"},
+		"crmpulse:vs:crm:meta":                 {"acctsets", "dimension", "embedder", "m", "quant"},
 	} {
 		got, err := rdb.HKeys(ctx, key).Result()
 		if err != nil {
@@ -57,6 +58,9 @@ func TestPersistedSchema(t *testing.T) {
 		if !slices.Equal(got, fields) {
 			t.Errorf("fields of %s:\n got %q\nwant %q", key, got, fields)
 		}
+	}
+	if m := rdb.SMembers(ctx, "crmpulse:conns").Val(); !slices.Equal(m, []string{"sf"}) {
+		t.Errorf("connection registry = %q, want [sf]", m)
 	}
 	h := rdb.HGetAll(ctx, "crmpulse:rec:sf:opportunity:006S").Val()
 	if h["modified"] != "2023-11-14T22:13:20Z" || h["fields"] != `{"stage":"proposal"}` || h["raw"] != "null" || h["chunked"] != h["hash"] {

@@ -17,11 +17,31 @@
 //	<ns>:rchunks:<ref>             set    chunk ids of a record
 //	<ns>:chunk:<chunk id>          hash   record, n, account, text, attrs (JSON),
 //	                                      vec (FP32 little-endian bytes)
+//	<ns>:conns                     set    connections that have chunks (Search)
 //	<ns>:ckpt:<conn>:<object>      string checkpoint bytes (JSON)
 //	<ns>:vs:<name>...              vector index keys (see Store.Key, vectorset)
 //
 // Keeping each chunk's embedding in its hash lets an index be rebuilt
 // (ScanChunks, RebuildIndex) without re-embedding or reading the CRM again.
+//
+// # Search
+//
+// Store.Search answers a filter naming one account exactly from the chunk
+// hashes (account index, chunk ids, stored vectors, all pipelined) and
+// passes every other query to the index. This is what lets the vector-set
+// index keep a single global set (vectorset.Options.NoAccountSets): the
+// alternative, a second per-account copy of every vector in the index,
+// doubles insert work and vector memory to make the same queries exact.
+// Account-scoped searches read every chunk of the account, which at tens to
+// a few thousand chunks per account costs a few milliseconds; an account
+// with hundreds of thousands of chunks would be better served by an index
+// with per-account sets.
+//
+// # Writes
+//
+// ReplaceChunksBatch writes the chunks of many records in pipelines of up
+// to ChunkWriteBatch writes, in the same crash-safe order as ReplaceChunks;
+// the vector index keeps several pipelines in flight.
 //
 // # Durability
 //
@@ -189,6 +209,7 @@ func (s *Store) acctKey(conn, account string) string {
 func (s *Store) rchunksKey(r Ref) string         { return s.ns + ":rchunks:" + r.String() }
 func (s *Store) chunkKey(id string) string       { return s.ns + ":chunk:" + id }
 func (s *Store) ckptKey(conn, obj string) string { return s.ns + ":ckpt:" + conn + ":" + obj }
+func (s *Store) connsKey() string                { return s.ns + ":conns" }
 
 // execTx runs a MULTI/EXEC pipeline and reports the first command error.
 func execTx(ctx context.Context, pipe redis.Pipeliner) error {

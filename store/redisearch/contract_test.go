@@ -54,3 +54,34 @@ func TestContract(t *testing.T) {
 		return x
 	})
 }
+
+// TestStoreContract runs the store-layer contract (exact account-scoped
+// Store.Search, batched chunk writes) over the Query Engine flavour, each
+// subtest under a namespace of its own on the shared database.
+func TestStoreContract(t *testing.T) {
+	rdb := stackClient(t)
+	run := time.Now().UnixNano()
+	storetest.RunStore(t, func(t *testing.T) *store.Store {
+		ns := fmt.Sprintf("crmpulse-test-%d-%d", run, contractSeq.Add(1))
+		st, err := store.New(rdb, &store.Options{Namespace: ns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := New(rdb, st.Key("qe"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx := context.Background()
+			if err := x.Drop(ctx); err != nil {
+				t.Errorf("drop %s: %v", st.Key("qe"), err)
+			}
+			_ = x.Close()
+			iter := rdb.Scan(ctx, 0, ns+":*", 1000).Iterator()
+			for iter.Next(ctx) {
+				_ = rdb.Unlink(ctx, iter.Val()).Err()
+			}
+		})
+		return st.WithIndex(x)
+	})
+}
