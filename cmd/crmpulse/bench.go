@@ -46,7 +46,8 @@ second bound its feed) and building 100k vectors; 1M vectors add 15-20
 minutes of inserts; 100k accounts take ~40 s and ~4.5 GB to generate, and
 their syncs are skipped when estimated past --max-sync; --quick (200 accounts, 3k vectors, fewer calls) well
 under 2 minutes.
-Groups for --only: sync, insights, writeback, llm, retrieval.`
+Groups for --only: sync, insights, writeback, cycle (one full pipeline
+cycle after ~1% edits), llm, retrieval.`
 
 func runBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "bench", benchUsage)
@@ -56,7 +57,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	jsonPath := fs.String("json", "out/bench.json", "write the report as JSON here (\"\" or - for none)")
 	latency := fs.Duration("llm-latency", bench.DefaultLLMLatency, "latency of the test LLM endpoint per answer")
 	conc := fs.String("llm-concurrency", "1,4,16,64", "LLM concurrencies measured, comma-separated")
-	only := fs.String("only", "", "run only these groups: sync,insights,writeback,llm,retrieval")
+	only := fs.String("only", "", "run only these groups: sync,insights,writeback,cycle,llm,retrieval")
 	maxSync := fs.Duration("max-sync", 30*time.Minute, "skip an initial sync estimated (from a smaller scale's rate) to take longer")
 	keep := fs.Bool("keep-vectors", false, "keep the retrieval vector sets in Redis and reuse them next time")
 	if err := fs.Parse(args); err != nil {

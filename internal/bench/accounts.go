@@ -102,6 +102,11 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 		if o.want(GroupWriteback) {
 			r.skipWriteback(label, reason)
 		}
+		if o.want(GroupCycle) {
+			for _, c := range crms {
+				r.skipCycle(label, c, reason)
+			}
+		}
 		if llm {
 			r.skipLLM(reason)
 		}
@@ -167,7 +172,7 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 		r.memory("sync "+ScaleName(n), p)
 	}
 
-	if o.want(GroupInsights) || o.want(GroupWriteback) || llm {
+	if o.want(GroupInsights) || o.want(GroupWriteback) || o.want(GroupCycle) || llm {
 		w = watchMemory()
 		for _, c := range crms {
 			if !synced[c.conn] {
@@ -199,6 +204,20 @@ func (r *runner) accountScale(ctx context.Context, n int, first bool) {
 			}
 		}
 		r.memory("writeback "+ScaleName(n), w.stop())
+	}
+	if o.want(GroupCycle) {
+		w = watchMemory()
+		for _, c := range crms {
+			if !synced[c.conn] {
+				r.skipCycle(label, c, "this scale's sync or insights did not complete")
+				continue
+			}
+			if err := r.cycle(ctx, env, c); err != nil {
+				r.progress("%s %s: cycle failed: %v", label, c.short, err)
+				r.skipCycle(label, c, err.Error())
+			}
+		}
+		r.memory("cycle "+ScaleName(n), w.stop())
 	}
 	if llm {
 		c := crms[0]

@@ -23,6 +23,9 @@
 //	           minimum (5 Salesforce, 10 HubSpot), then an unchanged cycle
 //	           (0 calls expected)
 //
+//	cycle      one full pipeline cycle (sync → insights → segments →
+//	           writeback → lists, statistical) after another ~1% of edits
+//
 // Once, on the first account scale:
 //
 //	llm        analyses/s at each concurrency against the test endpoint,
@@ -70,11 +73,12 @@ const (
 	GroupWriteback = "writeback"
 	GroupLLM       = "llm"
 	GroupRetrieval = "retrieval"
+	GroupCycle     = "cycle"
 	GroupMemory    = "memory"
 )
 
 // Groups lists the selectable groups in table order.
-var Groups = []string{GroupSync, GroupInsights, GroupWriteback, GroupLLM, GroupRetrieval}
+var Groups = []string{GroupSync, GroupInsights, GroupWriteback, GroupCycle, GroupLLM, GroupRetrieval}
 
 // Defaults.
 var (
@@ -217,7 +221,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		r.progress("warning: the load average (%.1f) exceeds the %d cores: other work will skew the figures", l, r.rep.Machine.Cores)
 	}
 
-	if opt.want(GroupSync) || opt.want(GroupInsights) || opt.want(GroupWriteback) || opt.want(GroupLLM) {
+	if opt.want(GroupSync) || opt.want(GroupInsights) || opt.want(GroupWriteback) || opt.want(GroupCycle) || opt.want(GroupLLM) {
 		for i, n := range opt.Accounts {
 			if err := ctx.Err(); err != nil {
 				return nil, err

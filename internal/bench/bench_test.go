@@ -30,6 +30,7 @@ func expectedRows(accounts, vectors int, conc []int, latency time.Duration) [][2
 			"write API calls per 1000 changed records", "write-back throughput", "write API calls, unchanged cycle"} {
 			rows = append(rows, [2]string{m, s})
 		}
+		rows = append(rows, [2]string{"full cycle, statistical", s + ", 1% changed"})
 	}
 	for _, c := range conc {
 		rows = append(rows, [2]string{"LLM analyses per second", fmt.Sprintf("concurrency %d, latency %s", c, latency)})
@@ -41,7 +42,7 @@ func expectedRows(accounts, vectors int, conc []int, latency time.Duration) [][2
 		rows = append(rows, [2]string{m, vs})
 	}
 	for _, sc := range []string{"sandbox generation " + ScaleName(accounts), "sync " + ScaleName(accounts), "insights " + ScaleName(accounts),
-		"writeback " + ScaleName(accounts), "llm " + ScaleName(accounts), "retrieval " + ScaleName(vectors)} {
+		"writeback " + ScaleName(accounts), "cycle " + ScaleName(accounts), "llm " + ScaleName(accounts), "retrieval " + ScaleName(vectors)} {
 		rows = append(rows, [2]string{"peak Go heap", sc}, [2]string{"peak RSS", sc})
 	}
 	return rows
