@@ -159,6 +159,11 @@ type Connection struct {
 	Objects []string `yaml:"objects"`
 	// RateLimit caps outgoing API requests.
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// InitialRead is how HubSpot's first sync of an object reads it:
+	// search (default; 200 records a page under the search limit) or list
+	// (the object list endpoint: 100 a page under the general limit).
+	// Later syncs always search. Salesforce ignores it.
+	InitialRead string `yaml:"initial_read"`
 	// DailyBudgetFraction stops syncing once this fraction of the CRM's
 	// daily API allowance is used (default 0.5), in (0,1].
 	DailyBudgetFraction float64 `yaml:"daily_budget_fraction"`
@@ -195,6 +200,10 @@ type Auth struct {
 type RateLimit struct {
 	RequestsPerSecond float64 `yaml:"requests_per_second"` // default 10
 	Burst             int     `yaml:"burst"`               // default 20
+	// SearchPerSecond caps HubSpot CRM search requests, which HubSpot
+	// limits separately (5 per second per portal, no rate-limit headers).
+	// 0 means the connector's default, 4; Salesforce ignores it.
+	SearchPerSecond float64 `yaml:"search_per_second"`
 }
 
 // Redis configures storage.

@@ -45,7 +45,7 @@ func TestExampleParsesAndValidates(t *testing.T) {
 		t.Errorf("acme-sf: %+v", sf)
 	}
 	hs := cfg.Connection("acme-hs")
-	if hs.DailyBudgetFraction != 0.5 || hs.APIVersion != "" || hs.BaseURL != "https://api.hubapi.com" {
+	if hs.DailyBudgetFraction != 0.5 || hs.APIVersion != "" || hs.BaseURL != "https://api.hubapi.com" || hs.RateLimit.SearchPerSecond != 4 || hs.InitialRead != "search" {
 		t.Errorf("acme-hs defaults: %+v", hs)
 	}
 	wb, ok := cfg.WritebackFor("acme-sf")
@@ -257,6 +257,8 @@ func TestValidateErrors(t *testing.T) {
 		{name: "overlap not below size", yaml: "retrieval:\n  chunk_size: 500\n  chunk_overlap: 500\n", field: "retrieval.chunk_overlap", value: "500", line: 23, err: ErrInvalid, msg: "less than retrieval.chunk_size (500)"},
 		{name: "negative lookback", old: "token_env: HS_TOKEN", yaml: "token_env: HS_TOKEN\n    lookback: -1m", field: "connections[1].lookback", value: "-1m0s", line: 14, err: ErrInvalid},
 		{name: "zero interval", yaml: "sync:\n  interval: 0s\n", field: "sync.interval", value: "0s", line: 22, err: ErrInvalid},
+		{name: "negative search rate", old: "token_env: HS_TOKEN", yaml: "token_env: HS_TOKEN\n    rate_limit:\n      requests_per_second: 10\n      burst: 20\n      search_per_second: -2", field: "connections[1].rate_limit.search_per_second", value: "-2", line: 17, err: ErrInvalid, msg: "positive"},
+		{name: "initial read", old: "token_env: HS_TOKEN", yaml: "token_env: HS_TOKEN\n    initial_read: scan", field: "connections[1].initial_read", value: "scan", line: 14, err: ErrInvalid, msg: "search, list"},
 		{name: "budget fraction", old: "token_env: HS_TOKEN", yaml: "token_env: HS_TOKEN\n    daily_budget_fraction: 1.2", field: "connections[1].daily_budget_fraction", value: "1.2", line: 14, err: ErrInvalid},
 		{name: "unknown object", old: "token_env: HS_TOKEN", yaml: "token_env: HS_TOKEN\n    objects: [accounts, leads]", field: "connections[1].objects[1]", value: "leads", line: 14, err: ErrInvalid},
 		{name: "embedder kind", yaml: "embedder:\n  kind: bert\n", field: "embedder.kind", value: "bert", line: 22, err: ErrInvalid},

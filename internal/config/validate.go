@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -203,6 +204,12 @@ func (c *Config) validateConnections(v *validator) {
 			v.add(p+".rate_limit.requests_per_second", fmtFloat(conn.RateLimit.RequestsPerSecond), ErrInvalid, "must be positive")
 		}
 		v.intMin(p+".rate_limit.burst", conn.RateLimit.Burst, 1)
+		if conn.InitialRead != "" {
+			v.oneOf(p+".initial_read", conn.InitialRead, []string{"search", "list"})
+		}
+		if sp := conn.RateLimit.SearchPerSecond; sp < 0 || math.IsNaN(sp) || math.IsInf(sp, 0) {
+			v.add(p+".rate_limit.search_per_second", fmtFloat(sp), ErrInvalid, "must be zero (the default, 4) or positive")
+		}
 		if !(conn.DailyBudgetFraction > 0 && conn.DailyBudgetFraction <= 1) {
 			v.add(p+".daily_budget_fraction", fmtFloat(conn.DailyBudgetFraction), ErrInvalid, "must be in (0, 1]")
 		}
