@@ -48,9 +48,20 @@ type Faults struct {
 }
 
 // New returns the handler serving sb.
-func New(sb *sandbox.Sandbox) http.Handler {
+func New(sb *sandbox.Sandbox) http.Handler { return NewWithOptions(sb, Options{}) }
+
+// Options tune the dialects a handler serves; zero values mean each
+// dialect's defaults.
+type Options struct {
+	// HubSpot configures the HubSpot dialect; SearchPerSecond -1 turns its
+	// search limiter off (local demos, where nothing needs protecting).
+	HubSpot hubspot.Options
+}
+
+// NewWithOptions returns the handler serving sb with dialect options.
+func NewWithOptions(sb *sandbox.Sandbox, opt Options) http.Handler {
 	mux := http.NewServeMux()
-	sf, hs := salesforce.New(sb), hubspot.New(sb)
+	sf, hs := salesforce.New(sb), hubspot.NewHandler(sb, opt.HubSpot)
 	for _, p := range []string{"/services/", "/id/"} {
 		mux.Handle(p, sf)
 	}
