@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmpulse/crmpulse/connectors"
@@ -122,6 +123,9 @@ func (d *Driver) Changes(ctx context.Context, obj connectors.Object, cur connect
 	props, err := d.properties(ctx, typ)
 	if err != nil {
 		return connectors.Page{}, err
+	}
+	if d.listing(st) {
+		return d.listChanges(ctx, obj, typ, props, cur, st)
 	}
 	stamp := stampProperty(typ)
 	filters := []filter{{PropertyName: stamp, Operator: "LTE", Value: ms(cur.Upper)}}
@@ -388,32 +392,94 @@ type listPage struct {
 	} `json:"paging"`
 }
 
+// listLimit is the page size of the object list endpoint.
+const listLimit = 100
+
+// listOnce reads one page of GET /crm/v3/objects/{typ} after the given
+// token; next is "" on the last page.
+func (d *Driver) listOnce(ctx context.Context, typ string, archived bool, props []string, after string) (objs []hsObject, next string, err error) {
+	q := url.Values{"limit": {strconv.Itoa(listLimit)}}
+	if archived {
+		q.Set("archived", "true")
+	}
+	if len(props) > 0 {
+		q["properties"] = props
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	var res listPage
+	if _, _, err := d.do(ctx, http.MethodGet, "/crm/v3/objects/"+typ+"?"+q.Encode(), nil, &res); err != nil {
+		return nil, "", err
+	}
+	if res.Paging != nil && res.Paging.Next != nil {
+		next = res.Paging.Next.After
+	}
+	return res.Results, next, nil
+}
+
 // list pages through GET /crm/v3/objects/{typ}.
 func (d *Driver) list(ctx context.Context, typ string, archived bool, props []string, fn func([]hsObject) error) error {
 	after := ""
 	for {
-		q := url.Values{"limit": {"100"}}
-		if archived {
-			q.Set("archived", "true")
-		}
-		if len(props) > 0 {
-			q["properties"] = props
-		}
-		if after != "" {
-			q.Set("after", after)
-		}
-		var res listPage
-		if _, _, err := d.do(ctx, http.MethodGet, "/crm/v3/objects/"+typ+"?"+q.Encode(), nil, &res); err != nil {
+		objs, next, err := d.listOnce(ctx, typ, archived, props, after)
+		if err != nil {
 			return err
 		}
-		if err := fn(res.Results); err != nil {
+		if err := fn(objs); err != nil {
 			return err
 		}
-		if res.Paging == nil || res.Paging.Next == nil || res.Paging.Next.After == "" {
+		if next == "" {
 			return nil
 		}
-		after = res.Paging.Next.After
+		after = next
 	}
+}
+
+// listPrefix marks a stream position that is a list-endpoint paging token
+// rather than a search keyset id.
+const listPrefix = "list:"
+
+// listing reports whether a stream's window is read with the list endpoint:
+// with InitialRead set to ReadList, on the stream's first window (nothing
+// covered yet), unless that window was begun by search (a position that is
+// not a list token).
+func (d *Driver) listing(st *connectors.StreamCursor) bool {
+	return d.opt.InitialRead == ReadList && st.Covered.IsZero() && (st.ID == "" || strings.HasPrefix(st.ID, listPrefix))
+}
+
+// listChanges reads one page of a stream's first window from the list
+// endpoint. The list shows every live record in its current version, so
+// the window's lower bound is moot (there is none on a first window) and
+// its upper bound is not applied: a record changed after Upper is
+// delivered now and re-read, by (id, stamp), in the next window, which
+// starts Lookback before this one's Upper, so no change made during the
+// read is missed.
+func (d *Driver) listChanges(ctx context.Context, obj connectors.Object, typ string, props []string, cur connectors.Cursor, st *connectors.StreamCursor) (connectors.Page, error) {
+	objs, next, err := d.listOnce(ctx, typ, false, props, strings.TrimPrefix(st.ID, listPrefix))
+	if err != nil {
+		return connectors.Page{}, err
+	}
+	var page connectors.Page
+	for _, o := range objs {
+		rec, err := normalise(obj, typ, o)
+		if err != nil {
+			return connectors.Page{}, err
+		}
+		if cur.Deliver(typ, rec.ID, rec.Modified) {
+			page.Records = append(page.Records, rec)
+		}
+	}
+	if err := d.link(ctx, typ, page.Records); err != nil {
+		return connectors.Page{}, err
+	}
+	if next == "" {
+		page.Done = cur.Finish(typ)
+	} else {
+		st.ID = listPrefix + next
+	}
+	page.Next = cur
+	return page, nil
 }
 
 // Deletions implements connectors.Driver: archived records archived at or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/crmpulse/crmpulse/connectors/oauthlogin"
 	"github.com/crmpulse/crmpulse/internal/httpx"
 	"github.com/crmpulse/crmpulse/internal/sandbox"
+	sbhubspot "github.com/crmpulse/crmpulse/internal/sandbox/hubspot"
 	"github.com/crmpulse/crmpulse/internal/sandbox/sandboxsrv"
 	"golang.org/x/oauth2"
 )
@@ -35,8 +37,17 @@ func login(t *testing.T, sb *sandbox.Sandbox, base string) (*oauth2.Config, *oau
 
 func newDriver(t *testing.T, sess *httpx.Session, base string) *hubspot.Driver {
 	t.Helper()
-	d, err := hubspot.New(hubspot.Options{Name: "hs-test", Session: sess, BaseURL: base, HTTP: httpx.Options{Wait: noWait},
-		PageSize: 50, Lookback: 2 * time.Minute, Lag: 15 * time.Second})
+	return newDriverWith(t, sess, base, hubspot.Options{})
+}
+
+// newDriverWith sets the test's session, base URL, page size and windows
+// on opt.
+func newDriverWith(t *testing.T, sess *httpx.Session, base string, opt hubspot.Options) *hubspot.Driver {
+	t.Helper()
+	opt.Name, opt.Session, opt.BaseURL = "hs-test", sess, base
+	opt.HTTP.Wait = noWait
+	opt.PageSize, opt.Lookback, opt.Lag = 50, 2*time.Minute, 15*time.Second
+	d, err := hubspot.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +56,17 @@ func newDriver(t *testing.T, sess *httpx.Session, base string) *hubspot.Driver {
 
 func harness(t *testing.T, opts sandbox.Options) *crmtest.Harness {
 	sb, srv := sandboxsrv.StartTest(t, opts)
-	conf, tok, tc := login(t, sb, srv.URL)
+	return harnessOn(t, sb, srv.URL, hubspot.Options{})
+}
+
+// harnessOn is the conformance harness of a driver configured by dopt
+// against a sandbox served at base.
+func harnessOn(t *testing.T, sb *sandbox.Sandbox, base string, dopt hubspot.Options) *crmtest.Harness {
+	srvURL := base
+	conf, tok, tc := login(t, sb, srvURL)
 	sess := httpx.NewSession(tok, hubspot.RefreshMinter(conf, tc), nil)
 	h := &crmtest.Harness{
-		SB: sb, Store: sb.HS, Conn: connectors.New("hs-test", newDriver(t, sess, srv.URL)), Dialect: "hubspot",
+		SB: sb, Store: sb.HS, Conn: connectors.New("hs-test", newDriverWith(t, sess, srvURL, dopt)), Dialect: "hubspot",
 		Tables: map[connectors.Object][]string{
 			connectors.Accounts: {sandbox.HSCompanies}, connectors.Contacts: {sandbox.HSContacts},
 			connectors.Opportunities: {sandbox.HSDeals}, connectors.Activities: sandbox.HSEngagements,
@@ -67,14 +85,30 @@ func harness(t *testing.T, opts sandbox.Options) *crmtest.Harness {
 		return []string{tok.AccessToken, tok.RefreshToken, sb.Opt.HubSpotToken}
 	}
 	h.Reconnect = func(t *testing.T) {
-		conf, tok, tc := login(t, sb, srv.URL)
+		conf, tok, tc := login(t, sb, srvURL)
 		sess = httpx.NewSession(tok, hubspot.RefreshMinter(conf, tc), nil)
-		h.Conn = connectors.New("hs-test", newDriver(t, sess, srv.URL))
+		h.Conn = connectors.New("hs-test", newDriverWith(t, sess, srvURL, dopt))
 	}
 	return h
 }
 
 func TestConformance(t *testing.T) { crmtest.Run(t, harness) }
+
+// TestConformanceListRead runs the suite with first windows read from the
+// list endpoint, against a sandbox whose search limiter is off and a driver
+// whose search rate is unbounded (as sandbox connections run).
+func TestConformanceListRead(t *testing.T) {
+	crmtest.Run(t, func(t *testing.T, opts sandbox.Options) *crmtest.Harness {
+		sb, err := sandbox.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(sandboxsrv.NewWithOptions(sb, sandboxsrv.Options{HubSpot: sbhubspot.Options{SearchPerSecond: -1}}))
+		t.Cleanup(srv.Close)
+		return harnessOn(t, sb, srv.URL, hubspot.Options{InitialRead: hubspot.ReadList, SearchPerSecond: 1000,
+			HTTP: httpx.Options{RequestsPerSecond: 1000, Burst: 200}})
+	})
+}
 
 func TestPrivateAppToken(t *testing.T) {
 	sb, srv := sandboxsrv.StartTest(t, sandbox.Options{Accounts: 5, Seed: 3})
