@@ -49,6 +49,7 @@ import (
 	"github.com/crmpulse/crmpulse/internal/embed"
 	"github.com/crmpulse/crmpulse/internal/httpx"
 	"github.com/crmpulse/crmpulse/internal/sandbox"
+	sbhubspot "github.com/crmpulse/crmpulse/internal/sandbox/hubspot"
 	"github.com/crmpulse/crmpulse/internal/sandbox/sandboxsrv"
 	"github.com/crmpulse/crmpulse/store"
 	"github.com/crmpulse/crmpulse/store/flavour"
@@ -291,7 +292,10 @@ func (a *App) startSandbox(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("start sandbox: %w", err)
 	}
-	srv := &http.Server{Handler: sandboxsrv.New(sb), ReadHeaderTimeout: 10 * time.Second}
+	// Nothing to protect locally: the HubSpot dialect's search limiter is
+	// off, and the connections it serves search unthrottled (newConn).
+	h := sandboxsrv.NewWithOptions(sb, sandboxsrv.Options{HubSpot: sbhubspot.Options{SearchPerSecond: -1}})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	a.closers = append(a.closers, func() error {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)

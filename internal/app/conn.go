@@ -121,8 +121,22 @@ func (a *App) newConn(ctx context.Context, cc config.Connection, base string, o 
 		if err != nil {
 			return nil, err
 		}
+		search, initial := cc.RateLimit.SearchPerSecond, hubspot.ReadMode(cc.InitialRead)
+		if cc.Sandbox && base == a.SandboxURL && a.SandboxURL != "" {
+			// The in-process sandbox runs without a search limiter: search
+			// at the connection's own rate and read first syncs from the
+			// list endpoint, the faster of the two there (see package
+			// hubspot), unless configured otherwise.
+			if search == 0 {
+				search = max(cc.RateLimit.RequestsPerSecond, 4)
+			}
+			if initial == "" {
+				initial = hubspot.ReadList
+			}
+		}
 		d, err := hubspot.New(hubspot.Options{
 			Name: cc.Name, Session: sess, BaseURL: api, HTTP: hopt,
+			SearchPerSecond: search, InitialRead: initial,
 			Lookback: cc.Lookback, Lag: cc.Lag, PageSize: min(pageSize, 200), Logger: log,
 		})
 		if err != nil {
