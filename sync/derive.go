@@ -55,6 +55,7 @@ func (c *connRun) derive(ctx context.Context, cs *ConnSummary) error {
 	}
 	slices.Sort(accounts)
 	total := int64(len(accounts))
+	c.e.progress(Progress{Conn: c.name(), Phase: PhaseDerive, Total: total})
 	var done atomic.Int64
 	var mu gosync.Mutex
 	work := make(chan string)
@@ -104,7 +105,7 @@ func (c *connRun) derive(ctx context.Context, cs *ConnSummary) error {
 				for _, o := range p.Replace {
 					texts += len(o.Chunks)
 				}
-				if texts >= c.e.opt.EmbedBatch {
+				if texts >= c.e.opt.WriteBatch || len(pending) >= maxBatchAccounts {
 					if err := flush(); err != nil {
 						return err
 					}
@@ -115,6 +116,10 @@ func (c *connRun) derive(ctx context.Context, cs *ConnSummary) error {
 	}
 	return g.Wait()
 }
+
+// maxBatchAccounts bounds the accounts of one write batch (for batches of
+// accounts whose chunks did not change).
+const maxBatchAccounts = 500
 
 // plan computes what an account's derived data should be and compares it
 // with what is stored.
@@ -164,9 +169,13 @@ func (c *connRun) plan(ctx context.Context, account string) (*plan, error) {
 	return p, nil
 }
 
-// apply embeds the chunks of a batch of plans in one embedder call per
-// EmbedBatch texts and writes each plan, then clears the accounts' dirty
-// marks.
+// apply embeds the chunks of a batch of plans, one embedder call per
+// EmbedBatch texts, and writes the batch: every replaced owner's chunks and
+// vectors in one ReplaceChunksBatch, then their derived hashes, then the
+// removals, and last, in one transaction, the aggregates, queue entries and
+// dirty marks. An account leaves the dirty set only once everything before
+// is written, so a crash anywhere leaves it dirty for the next run, which
+// converges (chunk writes are idempotent).
 func (c *connRun) apply(ctx context.Context, plans []*plan, cs *ConnSummary) error {
 	var texts []string
 	for _, p := range plans {
@@ -191,67 +200,86 @@ func (c *connRun) apply(ctx context.Context, plans []*plan, cs *ConnSummary) err
 	}
 	cs.Embedded += len(texts)
 	i := 0
+	var owners []store.OwnerChunks
 	for _, p := range plans {
 		for _, o := range p.Replace {
 			for j := range o.Chunks {
 				o.Chunks[j].Vector = vecs[i]
 				i++
 			}
-		}
-		if err := c.write(ctx, p, cs); err != nil {
-			return fmt.Errorf("account %s: %w", p.Account, err)
+			owners = append(owners, store.OwnerChunks{Ref: o.Ref, Chunks: o.Chunks})
 		}
 	}
-	return nil
+	return c.write(ctx, plans, owners, cs)
 }
 
-// write applies one plan in crash-safe order: chunks and vectors, their
-// hashes, removals, aggregate, queue entry, and last the dirty mark.
-func (c *connRun) write(ctx context.Context, p *plan, cs *ConnSummary) error {
+// write applies a batch of plans in crash-safe order: chunks and vectors,
+// their derived hashes, removals, and last the aggregates, queue entries
+// and dirty marks.
+func (c *connRun) write(ctx context.Context, plans []*plan, owners []store.OwnerChunks, cs *ConnSummary) error {
 	st := c.e.st
 	rdb := st.Client()
-	dk := derivedKey(st, c.name(), p.Account)
-	for _, o := range p.Replace {
+	if len(owners) > 0 {
 		c.e.at(ctx, "write:chunks")
-		if err := st.ReplaceChunks(ctx, o.Ref, "", o.Chunks); err != nil {
-			return err
+		if err := st.ReplaceChunksBatch(ctx, owners); err != nil {
+			return fmt.Errorf("write chunks of %d accounts: %w", len(plans), err)
 		}
-		if err := rdb.HSet(ctx, dk, o.Ref.String(), o.Hash).Err(); err != nil {
-			return fmt.Errorf("record derived hash: %w", err)
+		pipe := rdb.Pipeline()
+		for _, p := range plans {
+			if len(p.Replace) == 0 {
+				continue
+			}
+			vals := make([]any, 0, 2*len(p.Replace))
+			for _, o := range p.Replace {
+				vals = append(vals, o.Ref.String(), o.Hash)
+				cs.OwnersReplaced++
+				cs.Chunks += len(o.Chunks)
+			}
+			pipe.HSet(ctx, derivedKey(st, c.name(), p.Account), vals...)
 		}
-		cs.OwnersReplaced++
-		cs.Chunks += len(o.Chunks)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("record derived hashes: %w", err)
+		}
 	}
-	for _, r := range p.Remove {
-		if err := c.removeOwner(ctx, p.Account, r); err != nil {
-			return err
+	for _, p := range plans {
+		dk := derivedKey(st, c.name(), p.Account)
+		for _, r := range p.Remove {
+			if err := c.removeOwner(ctx, p.Account, r); err != nil {
+				return fmt.Errorf("account %s: %w", p.Account, err)
+			}
+			if err := rdb.HDel(ctx, dk, r.String()).Err(); err != nil {
+				return fmt.Errorf("account %s: forget derived hash: %w", p.Account, err)
+			}
+			cs.OwnersRemoved++
 		}
-		if err := rdb.HDel(ctx, dk, r.String()).Err(); err != nil {
-			return fmt.Errorf("forget derived hash: %w", err)
-		}
-		cs.OwnersRemoved++
 	}
 	c.e.at(ctx, "write:aggregate")
 	pipe := rdb.TxPipeline()
-	ak := AggregateKey(st, c.name(), p.Account)
-	if p.Aggregate != nil {
-		pipe.Set(ctx, ak, p.AggJSON, 0)
-	} else {
-		pipe.Del(ctx, ak, dk)
-	}
-	if p.Changed {
-		vals := map[string]any{QueueFieldConn: c.name(), QueueFieldAccount: p.Account}
-		if p.Aggregate == nil {
-			vals[QueueFieldDeleted] = "1"
+	for _, p := range plans {
+		ak := AggregateKey(st, c.name(), p.Account)
+		if p.Aggregate != nil {
+			pipe.Set(ctx, ak, p.AggJSON, 0)
+		} else {
+			pipe.Del(ctx, ak, derivedKey(st, c.name(), p.Account))
 		}
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: AnalysisQueue(st), Values: vals})
-		cs.Queued++
+		if p.Changed {
+			vals := map[string]any{QueueFieldConn: c.name(), QueueFieldAccount: p.Account}
+			if p.Aggregate == nil {
+				vals[QueueFieldDeleted] = "1"
+			}
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: AnalysisQueue(st), Values: vals})
+		}
+		pipe.SRem(ctx, dirtyKey(st, c.name()), p.Account)
 	}
-	pipe.SRem(ctx, dirtyKey(st, c.name()), p.Account)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("write aggregate: %w", err)
+		return fmt.Errorf("write aggregates of %d accounts: %w", len(plans), err)
 	}
-	cs.Accounts++
+	for _, p := range plans {
+		cs.Accounts++
+		if p.Changed {
+			cs.Queued++
+		}
+	}
 	return nil
 }
 

@@ -42,6 +42,10 @@ type Options struct {
 	Workers int
 	// EmbedBatch is the most texts per embedder call (default 64).
 	EmbedBatch int
+	// WriteBatch is how many chunks the accounts of one write batch carry
+	// before it is embedded and written (default 1000; a batch also closes
+	// at 500 accounts). Each of the Workers fills and writes its own batch.
+	WriteBatch int
 	// ChunkSize and ChunkOverlap in runes (default 1000 and 150).
 	ChunkSize, ChunkOverlap int
 	// MaxFieldBytes quarantines records with a longer text field (default
@@ -71,7 +75,7 @@ const (
 
 // Progress is one progress event. Done counts records read (PhaseRead,
 // PhaseReconcile: ids compared) or accounts rebuilt (PhaseDerive, where
-// Total is known).
+// Total is known; the phase starts with an event with Done 0).
 type Progress struct {
 	Conn   string
 	Object string // "" for PhaseDerive
@@ -106,6 +110,9 @@ func New(st *store.Store, emb embed.Embedder, sources []Source, opt *Options) (*
 	}
 	if o.EmbedBatch <= 0 {
 		o.EmbedBatch = 64
+	}
+	if o.WriteBatch <= 0 {
+		o.WriteBatch = 1000
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = 1000

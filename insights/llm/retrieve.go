@@ -46,8 +46,7 @@ type Passage struct {
 // Retrieve embeds query and searches every scope, then keeps the TopK best
 // passages at or above Threshold over all scopes.
 func (r *Retriever) Retrieve(ctx context.Context, query string, scopes []Scope) ([]Passage, error) {
-	idx := r.Store.Index()
-	if idx == nil || r.Embedder == nil {
+	if r.Store.Index() == nil || r.Embedder == nil {
 		return nil, nil
 	}
 	k := r.TopK
@@ -69,7 +68,8 @@ func (r *Retriever) Retrieve(ctx context.Context, query string, scopes []Scope) 
 	seen := map[string]bool{}
 	var cands []cand
 	for _, s := range scopes {
-		hits, err := idx.Search(ctx, store.Query{Vector: vs[0], K: k, MinScore: th, Filter: s.Filter})
+		// Store.Search: exact for an account scope, the index otherwise.
+		hits, err := r.Store.Search(ctx, store.Query{Vector: vs[0], K: k, MinScore: th, Filter: s.Filter})
 		if err != nil {
 			return nil, fmt.Errorf("search %s: %w", s.Name, err)
 		}

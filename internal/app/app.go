@@ -208,7 +208,9 @@ func (a *App) openIndex(ctx context.Context) error {
 	a.Embedder = embed.Cached(inner, a.Store.Client(), a.Store.Namespace())
 	idx, err := flavour.Open(ctx, a.Store.Client(), a.Store.Key(IndexName), flavour.Options{
 		Flavour:   cfg.Redis.Index,
-		VectorSet: &vectorset.Options{Quant: cfg.Redis.Quantization},
+		// No per-account copies: account-scoped searches go through
+		// store.Store.Search, which is exact from the chunk hashes.
+		VectorSet: &vectorset.Options{Quant: cfg.Redis.Quantization, NoAccountSets: true},
 	})
 	if err != nil {
 		return fmt.Errorf("open vector index: %w", err)
