@@ -270,8 +270,12 @@ func (r *runner) add(group, metric, scale string, v float64, unit, target, verdi
 	r.rep.Rows = append(r.rep.Rows, Row{Group: group, Metric: metric, Scale: scale, Value: &v, Unit: unit, Target: target, Verdict: verdict})
 }
 
-// skip appends a row that could not be measured.
+// skip appends a row that could not be measured, unless the row is already
+// there (a scenario that failed half-way keeps what it measured).
 func (r *runner) skip(group, metric, scale, unit, target, reason string) {
+	if _, ok := r.rep.Find(metric, scale); ok {
+		return
+	}
 	r.rep.Rows = append(r.rep.Rows, Row{Group: group, Metric: metric, Scale: scale, Unit: unit, Target: target, Skip: reason})
 }
 

@@ -277,3 +277,24 @@ func TestMaxSyncSkips(t *testing.T) {
 		t.Error("memory row for a scale whose syncs were all skipped")
 	}
 }
+
+func TestSkipKeepsMeasuredRows(t *testing.T) {
+	r := &runner{rep: &Report{}}
+	r.add(GroupSync, "initial sync throughput", "2k accounts, hs", 615, "records/s", "", "")
+	r.skipSyncCRM("2k accounts", crms[1], "sync failed: incremental")
+	n := 0
+	for _, row := range r.rep.Rows {
+		if row.Metric == "initial sync throughput" {
+			n++
+			if row.Value == nil {
+				t.Errorf("measured row replaced by a skip: %+v", row)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d initial sync rows, want 1", n)
+	}
+	if row, ok := r.rep.Find("incremental sync cycle", "2k accounts, hs"); !ok || row.Skip != "sync failed: incremental" {
+		t.Errorf("missing row not skipped: %+v", row)
+	}
+}
