@@ -60,6 +60,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -94,6 +95,16 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: parse redis url: %w", err)
 	}
+	// Bulk pipelines (hundreds of VADDs into a growing HNSW graph) can keep
+	// a busy server answering for seconds; go-redis' 3 s default read
+	// timeout would abort them half-applied. Unless the URL sets its own
+	// (read_timeout=…), allow BulkTimeout.
+	if !strings.Contains(url, "read_timeout") {
+		o.ReadTimeout = BulkTimeout
+	}
+	if !strings.Contains(url, "write_timeout") {
+		o.WriteTimeout = BulkTimeout
+	}
 	rdb := redis.NewClient(o)
 	s, err := New(rdb, opts)
 	if err != nil {
@@ -106,6 +117,10 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// BulkTimeout is the read and write timeout of clients opened by Open
+// (unless the URL sets read_timeout / write_timeout).
+const BulkTimeout = 60 * time.Second
 
 // New returns a Store over an existing client.
 func New(rdb redis.UniversalClient, opts *Options) (*Store, error) {

@@ -82,7 +82,9 @@ func Client(t testing.TB) *redis.Client {
 	t.Helper()
 	s := Shared(t)
 	db := int(nextDB.Add(1)) % databases
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), DB: db, Protocol: 2})
+	// Generous timeouts: bulk pipelines on a loaded test machine can take
+	// seconds (the go-redis default read timeout is 3 s).
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), DB: db, Protocol: 2, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 	if err := c.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatalf("redistest: flush db %d: %v", db, err)
 	}
