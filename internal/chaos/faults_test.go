@@ -40,6 +40,18 @@ func atProgress(n int64, fn func()) *crmsync.Options {
 	}}
 }
 
+// atReadProgress calls fn once, at the n-th progress event of the read phase
+// (while CRM pages are still being fetched), so that API calls follow it.
+func atReadProgress(n int64, fn func()) *crmsync.Options {
+	var seen atomic.Int64
+	var once gosync.Once
+	return &crmsync.Options{Progress: func(p crmsync.Progress) {
+		if p.Phase == crmsync.PhaseRead && seen.Add(1) == n {
+			once.Do(fn)
+		}
+	}}
+}
+
 func recordCount(t *testing.T, rig *chaos.Rig) int {
 	t.Helper()
 	st, err := store.New(rig.Rdb, nil)
@@ -208,7 +220,9 @@ func TestChaosTokenRevocation(t *testing.T) {
 			rig.Advance()
 		}
 		var stored int
-		opt := atProgress(2+rng.Int64N(20), func() {
+		// Early in the read phase, so that the run still has pages to fetch
+		// (a revocation after the last API call cannot be noticed).
+		opt := atReadProgress(1+rng.Int64N(3), func() {
 			stored = recordCount(t, rig)
 			rig.SB.Tokens.RevokeAll("salesforce")
 			rig.SB.Tokens.RevokeAll("hubspot")

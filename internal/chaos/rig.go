@@ -20,6 +20,7 @@ import (
 	"github.com/crmpulse/crmpulse/internal/httpx"
 	"github.com/crmpulse/crmpulse/internal/redistest"
 	"github.com/crmpulse/crmpulse/internal/sandbox"
+	"github.com/crmpulse/crmpulse/internal/sandbox/hubspot"
 	"github.com/crmpulse/crmpulse/internal/sandbox/sandboxsrv"
 	"github.com/crmpulse/crmpulse/store"
 	crmsync "github.com/crmpulse/crmpulse/sync"
@@ -125,7 +126,11 @@ func NewRig(t testing.TB, opt RigOptions) *Rig {
 	if opt.TokenKey != "" {
 		t.Setenv(TokenKeyEnv, opt.TokenKey) // secrets.CipherFromEnv reads the process environment
 	}
-	sb, srv := sandboxsrv.StartTest(t, so)
+	// The consistency trials run a reference sync beside the process under
+	// test; HubSpot's 5 searches/s limit shared by both would only add
+	// flakiness. Rate limits are exercised by the 429-storm trials through
+	// explicit fault injection.
+	sb, srv := sandboxsrv.StartTestWithOptions(t, so, sandboxsrv.Options{HubSpot: hubspot.Options{SearchPerSecond: -1}})
 	r := &Rig{T: t, SB: sb, Srv: srv, Opt: opt}
 	r.NewDatabase()
 	return r

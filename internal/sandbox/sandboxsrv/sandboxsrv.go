@@ -86,11 +86,18 @@ func NewWithOptions(sb *sandbox.Sandbox, opt Options) http.Handler {
 // closed when the test ends.
 func StartTest(t testing.TB, opts sandbox.Options) (*sandbox.Sandbox, *httptest.Server) {
 	t.Helper()
+	return StartTestWithOptions(t, opts, Options{})
+}
+
+// StartTestWithOptions is StartTest with dialect options (e.g. the HubSpot
+// search limiter turned off).
+func StartTestWithOptions(t testing.TB, opts sandbox.Options, o Options) (*sandbox.Sandbox, *httptest.Server) {
+	t.Helper()
 	sb, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
 	}
-	srv := httptest.NewServer(New(sb))
+	srv := httptest.NewServer(NewWithOptions(sb, o))
 	t.Cleanup(srv.Close)
 	return sb, srv
 }
