@@ -138,11 +138,24 @@ type Base struct {
 	Info        ModelInfo
 	Competitors []string // competitor names seen on the connection's deals
 
+	priorRate float64 // the prior model's assumed churn rate (prior bases)
+
 	mu       sync.Mutex
 	features map[string]churn.Features
 
 	profMu sync.Mutex
 	prof   *Profiles
+}
+
+// BaseRate is the churn rate over the horizon that the base's model was
+// built on: the share of churned accounts among the trained model's labels,
+// or the prior model's assumed rate. Risk bands are read against it
+// (result.BandFor).
+func (b *Base) BaseRate() float64 {
+	if b.Info.Train > 0 && b.Info.TrainPositives > 0 {
+		return float64(b.Info.TrainPositives) / float64(b.Info.Train)
+	}
+	return b.priorRate
 }
 
 // Features returns the features of an account as of the base date.
@@ -298,6 +311,7 @@ func (e *Engine) PrepareFrom(conn string, asOf time.Time, ids []string, hs map[s
 	}
 	b.Model = m
 	b.Info.Kind = m.Kind
+	b.priorRate = e.Opt.PriorBaseRate
 	return b, nil
 }
 
@@ -430,7 +444,7 @@ func (e *Engine) analyze(ctx context.Context, b *Base, h *churn.AccountHistory, 
 	r := &result.Result{
 		Account: id, AccountName: h.Name, Connection: b.Conn, Industry: h.Industry,
 		SizeBand: SizeBand(h.Employees), Owner: h.Owner, AsOf: b.AsOf,
-		Churn: score.Probability, Band: result.BandOf(score.Probability),
+		Churn: score.Probability, Band: result.BandFor(score.Probability, b.BaseRate()),
 		Model: b.Model.Kind, Source: result.SourceStatistical, Language: e.Opt.Language,
 		LastPurchase: f.LastPurchase,
 	}

@@ -98,7 +98,7 @@ func TestOnSyncedSandbox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !(res.Churn >= 0 && res.Churn <= 1) || res.Band != result.BandOf(res.Churn) || res.Source != result.SourceStatistical {
+			if !(res.Churn >= 0 && res.Churn <= 1) || res.Band != result.BandFor(res.Churn, b.BaseRate()) || res.Source != result.SourceStatistical {
 				t.Fatalf("result %+v", res)
 			}
 			bands[res.Band]++
