@@ -32,10 +32,12 @@
 // index keep a single global set (vectorset.Options.NoAccountSets): the
 // alternative, a second per-account copy of every vector in the index,
 // doubles insert work and vector memory to make the same queries exact.
-// Account-scoped searches read every chunk of the account, which at tens to
-// a few thousand chunks per account costs a few milliseconds; an account
-// with hundreds of thousands of chunks would be better served by an index
-// with per-account sets.
+// Account-scoped searches read every chunk of the account: three pipelined
+// round trips. With 100 records and 10 chunks of 384 dimensions per account
+// (500 accounts) that measured p50 0.24 ms, p99 1.5 ms, against p50 5.5 ms
+// for the same filter on the vector set alone (BenchmarkSearchAccount, 2-core
+// machine). An account with hundreds of thousands of chunks would be better
+// served by an index with per-account sets.
 //
 // # Writes
 //

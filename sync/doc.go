@@ -20,7 +20,13 @@
 //     records purged from the CRM without a trace are deleted.
 //  3. Derive. Every account touched in 1 or 2 is rebuilt: its chunks, their
 //     vectors, its aggregate, and an entry on the analysis queue when its
-//     content changed.
+//     content changed. Workers (Options.Workers) plan accounts in parallel
+//     and write them in batches of about Options.WriteBatch chunks: one
+//     embedder call per Options.EmbedBatch texts, every changed owner's
+//     chunks and vectors in one store.ReplaceChunksBatch (pipelines of up to
+//     1000 writes, two in flight to the vector set), the owners' content
+//     hashes in one pipeline, and the aggregates, queue entries and dirty
+//     marks of the whole batch in one MULTI/EXEC.
 //
 // # Durability contract
 //
@@ -36,7 +42,7 @@
 //
 // Derived data is rebuilt from the stored records of the dirty accounts and
 // an account leaves the dirty set only after its chunks, vectors, aggregate
-// and queue entry are written. A run stopped at any point (cancellation, a
+// and queue entry are written: with the whole write batch it belongs to. A run stopped at any point (cancellation, a
 // crash, kill -9) therefore loses nothing: the next run re-reads the feed
 // from the last checkpoint (the connectors drop versions already delivered)
 // and rebuilds every account still dirty. Rebuilds are idempotent.
@@ -44,8 +50,8 @@
 // # Chunks and their owners
 //
 // Every chunk belongs to exactly one owner, and an owner's chunks are always
-// replaced as a whole (store.ReplaceChunks), so updates and deletes stay
-// exact:
+// replaced as a whole (store.ReplaceChunksBatch), so updates and deletes
+// stay exact:
 //
 //   - the account record owns its profile chunk: name, industry, size band,
 //     country, description, purchase history (won deals with dates, amounts
@@ -63,7 +69,9 @@
 // A digest is rebuilt whenever any of its members changes, moves to another
 // account or stage, or is deleted; one that loses its last member is
 // removed with its vectors. Vector insertion bounds the initial sync, so
-// fewer, denser chunks make it faster.
+// fewer, denser chunks make it faster. Each vector is written once: the
+// vector set keeps no per-account copies, and account-scoped retrieval goes
+// through store.Store.Search, which is exact from the chunk hashes.
 //
 // Chunk attributes carry the account id, industry and size band slugs,
 // stage (opportunities), kind, date and amount. The content hash of each

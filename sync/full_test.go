@@ -38,11 +38,15 @@ func TestSyncFullSizeMutationCycles(t *testing.T) {
 			start := time.Now()
 			sum := h.run(&Options{Workers: 4})
 			t.Logf("initial: %d records read, %d chunks, %d API calls in %s", sum.Totals().Read, sum.Conns[0].Chunks, sum.Conns[0].APICalls, time.Since(start).Round(time.Millisecond))
+			start = time.Now()
 			h.check(ctx)
+			t.Logf("checked in %s", time.Since(start).Round(time.Millisecond))
 			for cycle := range cycles {
 				h.sb.Step(1 + cycle%3)
 				h.advance()
+				start := time.Now()
 				sum := h.run(&Options{Reconcile: cycle%2 == 0})
+				t.Logf("cycle %d synced in %s", cycle, time.Since(start).Round(time.Millisecond))
 				if cycle%2 == 1 {
 					// Purged records wait for the next reconciliation.
 					continue
