@@ -25,6 +25,7 @@ func TestCancelledRunsConverge(t *testing.T) {
 		trials int
 	}{{app.SandboxSalesforce, 24}, {app.SandboxHubSpot, 4}} {
 		t.Run(tc.conn, func(t *testing.T) {
+			t.Parallel()
 			h := newHarness(t, sandbox.Options{Accounts: 30, Seed: 5, ActivityScale: 0.5}, tc.conn)
 			rng := rand.New(rand.NewPCG(7, uint64(len(tc.conn))))
 			cancelled := 0

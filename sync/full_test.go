@@ -29,6 +29,8 @@ func TestSyncFullSizeMutationCycles(t *testing.T) {
 		{app.SandboxHubSpot, 200, 0.25},
 	} {
 		t.Run(tc.conn, func(t *testing.T) {
+			// The HubSpot run mostly waits on its search rate limit.
+			t.Parallel()
 			accounts, cycles, scale := tc.accounts, 2, tc.scale
 			if fullSize() {
 				accounts, cycles, scale = 2000, 20, 1

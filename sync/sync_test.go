@@ -8,6 +8,7 @@ import (
 )
 
 func TestSyncSmallConverges(t *testing.T) {
+	t.Parallel() // mostly waits on the HubSpot search rate limit
 	h := newHarness(t, sandbox.Options{Accounts: 40, Seed: 3})
 	ctx := context.Background()
 	sum := h.run(nil)
