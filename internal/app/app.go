@@ -207,7 +207,7 @@ func (a *App) openIndex(ctx context.Context) error {
 	}
 	a.Embedder = embed.Cached(inner, a.Store.Client(), a.Store.Namespace())
 	idx, err := flavour.Open(ctx, a.Store.Client(), a.Store.Key(IndexName), flavour.Options{
-		Flavour:   cfg.Redis.Index,
+		Flavour: cfg.Redis.Index,
 		// No per-account copies: account-scoped searches go through
 		// store.Store.Search, which is exact from the chunk hashes.
 		VectorSet: &vectorset.Options{Quant: cfg.Redis.Quantization, NoAccountSets: true},
