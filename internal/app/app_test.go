@@ -95,3 +95,53 @@ func TestOpenSelectedConnectionAndAuthorizationCodeSandbox(t *testing.T) {
 		t.Errorf("unknown connection: %v", err)
 	}
 }
+
+// TestIndexKeepsOneCopyPerVector checks the wiring of the vector index: a
+// vector set without per-account copies (also when an earlier version left
+// some behind), and account-scoped search through the store exact.
+func TestIndexKeepsOneCopyPerVector(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	st, err := store.New(rdb, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.DefaultConfig()
+	open := func() *app.App {
+		a, err := app.Open(ctx, cfg, &app.Options{Store: st, NoConnections: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = a.Close() })
+		return a
+	}
+	a := open()
+	key := st.Key(app.IndexName) + ":vs"
+	// An account set as an earlier version kept them.
+	if err := rdb.HSet(ctx, key+":meta", "acctsets", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.SAdd(ctx, key+":accts", "001A").Err(); err != nil {
+		t.Fatal(err)
+	}
+	a = open()
+	if n := rdb.Exists(ctx, key+":accts").Val(); n != 0 {
+		t.Fatal("account sets of an earlier version left in place")
+	}
+	vecs, err := a.Embedder.Embed(ctx, []string{"renewal at risk: budget cuts", "expansion to the EU team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := store.Ref{Connection: "crm", Object: store.TypeDocument, ID: "d1"}
+	chunks := []store.Chunk{{Text: "a", Vector: vecs[0], Attrs: store.Attrs{Account: "001A"}}, {Text: "b", Vector: vecs[1], Attrs: store.Attrs{Account: "001A"}}}
+	if err := a.Store.ReplaceChunks(ctx, ref, "", chunks); err != nil {
+		t.Fatal(err)
+	}
+	if keys := rdb.Keys(ctx, key+":acct*").Val(); len(keys) != 0 {
+		t.Fatalf("per-account copies written: %v", keys)
+	}
+	hits, err := a.Store.Search(ctx, store.Query{Vector: vecs[1], K: 5, Filter: store.Filter{Equals: map[string][]string{"account": {"001A"}}}})
+	if err != nil || len(hits) != 2 || hits[0].ID != store.ChunkID(ref, 1) || hits[0].Score < 0.999 {
+		t.Fatalf("account-scoped search = %+v, %v", hits, err)
+	}
+}
