@@ -28,7 +28,7 @@ func profileFixture(t *testing.T, n, dim int, withVector func(i int) bool) (*sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := vectorset.New(rdb, st.Key("idx", "test"), nil)
+	idx := vectorset.New(rdb, st.Key("idx", "test"), &vectorset.Options{NoAccountSets: true}) // as crmpulse wires it
 	if err := idx.Ensure(ctx, store.IndexMeta{Embedder: "test", Dimension: dim}); err != nil {
 		t.Fatal(err)
 	}

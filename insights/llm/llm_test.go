@@ -57,7 +57,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := vectorset.New(rdb, st.Key("idx", "test"), nil)
+	idx := vectorset.New(rdb, st.Key("idx", "test"), &vectorset.Options{NoAccountSets: true}) // as crmpulse wires it
 	if err := idx.Ensure(ctx, store.IndexMeta{Embedder: emb.Name(), Dimension: emb.Dimension()}); err != nil {
 		t.Fatal(err)
 	}
