@@ -64,23 +64,8 @@ func (f fields) strs(k string) []string {
 	return nil
 }
 
-// Size bands of accounts by employees, the bands the sandbox and the B2B
-// segments use.
-func sizeBand(employees float64) string {
-	switch {
-	case employees <= 0:
-		return ""
-	case employees <= 50:
-		return "1-50"
-	case employees <= 200:
-		return "51-200"
-	case employees <= 1000:
-		return "201-1000"
-	case employees <= 5000:
-		return "1001-5000"
-	}
-	return "5000+"
-}
+// sizeBand is the size band of an employee count as the sync stores it.
+func sizeBand(employees float64) string { return connectors.SizeBand(int(employees)) }
 
 // storeType maps a connector object to the store's record type.
 func storeType(o connectors.Object) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/crmpulse/crmpulse/connectors"
 	"github.com/crmpulse/crmpulse/insights/churn"
 	"github.com/crmpulse/crmpulse/store"
 )
@@ -342,21 +343,6 @@ func (f fields) list(k string) []string {
 	return nil
 }
 
-// SizeBand returns the employee-count band of an account ("" when unknown):
-// 1-50, 51-200, 201-1000, 1001-5000, 5000+.
-func SizeBand(employees int) string {
-	switch {
-	case employees <= 0:
-		return ""
-	case employees <= 50:
-		return "1-50"
-	case employees <= 200:
-		return "51-200"
-	case employees <= 1000:
-		return "201-1000"
-	case employees <= 5000:
-		return "1001-5000"
-	default:
-		return "5000+"
-	}
-}
+// SizeBand returns the employee-count band of an account ("" when unknown),
+// the bands the sync stores on chunks (connectors.SizeBand).
+func SizeBand(employees int) string { return connectors.SizeBand(employees) }
