@@ -49,7 +49,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -298,31 +297,8 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-func convertErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *connectors.Error
-	if errors.As(err, &ce) {
-		return ce
-	}
-	var te *httpx.TokenError
-	if errors.As(err, &te) {
-		class := connectors.ErrTransient
-		if te.Revoked {
-			class = connectors.ErrReauthorize
-		}
-		return &connectors.Error{Status: te.Status, Code: te.Code, Message: te.Description, Class: class}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return &connectors.Error{Message: err.Error(), Class: connectors.ErrTransient}
-}
+// convertErr maps transport-level failures to connector errors.
+func convertErr(err error) error { return connectors.TransportError(err) }
 
 // do sends a JSON request; 2xx bodies decode into out. It returns the
 // status (207 is a success the caller must inspect) and the raw body.

@@ -47,7 +47,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -282,31 +281,7 @@ func classify(status int, code, msg string) error {
 }
 
 // convertErr maps transport-level failures to connector errors.
-func convertErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *connectors.Error
-	if errors.As(err, &ce) {
-		return ce
-	}
-	var te *httpx.TokenError
-	if errors.As(err, &te) {
-		class := connectors.ErrTransient
-		if te.Revoked {
-			class = connectors.ErrReauthorize
-		}
-		return &connectors.Error{Status: te.Status, Code: te.Code, Message: te.Description, Class: class}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // drop the URL: it carries SOQL
-	}
-	return &connectors.Error{Message: err.Error(), Class: connectors.ErrTransient}
-}
+func convertErr(err error) error { return connectors.TransportError(err) }
 
 // rest sends one request with our client and decodes a 2xx JSON body into
 // out (when non-nil). path is relative to the instance (starts with /).
