@@ -145,6 +145,10 @@ type Base struct {
 
 	profMu sync.Mutex
 	prof   *Profiles
+
+	recMu     sync.Mutex
+	recs      []Recovery // the base's past win-backs (Recoveries)
+	recMonths int        // the win-back gap recs was computed for
 }
 
 // BaseRate is the churn rate over the horizon that the base's model was

@@ -53,13 +53,51 @@ type Recovery struct {
 // Recoveries finds the past win-backs of the base: gaps of at least
 // WinbackMonths between consecutive purchases up to the base date, ranked
 // by likeness to h (same industry, then same size band, then most recent).
+// The base's win-backs are collected once and shared by every account's
+// ranking; callers must not modify the returned slices' contents.
 func (e *Engine) Recoveries(b *Base, h *churn.AccountHistory, limit int) []Recovery {
-	gap := time.Duration(float64(e.Opt.WinbackMonths)*monthDays*24) * time.Hour
-	var out []Recovery
-	for _, id := range b.IDs {
-		if id == h.ID {
+	all := b.recoveries(e.Opt.WinbackMonths)
+	band := SizeBand(h.Employees)
+	// all is sorted most recent first; the likeness rank takes four values,
+	// so one pass into four buckets keeps the order within each rank.
+	var buckets [4][]Recovery
+	for _, r := range all {
+		if r.Account == h.ID {
 			continue
 		}
+		s := 0
+		if r.Industry == h.Industry {
+			s += 2
+		}
+		if r.SizeBand == band {
+			s++
+		}
+		if limit > 0 && len(buckets[s]) >= limit {
+			continue
+		}
+		buckets[s] = append(buckets[s], r)
+	}
+	var out []Recovery
+	for s := 3; s >= 0; s-- {
+		out = append(out, buckets[s]...)
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// recoveries returns every past win-back of the base, most recent first
+// (ties by account id), computed on first use.
+func (b *Base) recoveries(winbackMonths int) []Recovery {
+	b.recMu.Lock()
+	defer b.recMu.Unlock()
+	if b.recs != nil && b.recMonths == winbackMonths {
+		return b.recs
+	}
+	gap := time.Duration(float64(winbackMonths)*monthDays*24) * time.Hour
+	out := []Recovery{}
+	for _, id := range b.IDs {
 		o := b.Histories[id]
 		ps := make([]churn.Purchase, 0, len(o.Purchases))
 		for _, p := range o.Purchases {
@@ -83,29 +121,13 @@ func (e *Engine) Recoveries(b *Base, h *churn.AccountHistory, limit int) []Recov
 			out = append(out, r)
 		}
 	}
-	band := SizeBand(h.Employees)
-	rank := func(r Recovery) int {
-		s := 0
-		if r.Industry == h.Industry {
-			s += 2
-		}
-		if r.SizeBand == band {
-			s++
-		}
-		return s
-	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if a, b := rank(out[i]), rank(out[j]); a != b {
-			return a > b
-		}
 		if !out[i].Returned.Equal(out[j].Returned) {
 			return out[i].Returned.After(out[j].Returned)
 		}
 		return out[i].Account < out[j].Account
 	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
+	b.recs, b.recMonths = out, winbackMonths
 	return out
 }
 
