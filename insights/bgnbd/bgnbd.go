@@ -115,14 +115,23 @@ func logAddExp(u, v float64) float64 {
 func (p Params) LogLikelihood(c Customer) float64 {
 	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
 	x := c.Frequency
-	a1 := lgamma(r+x) - lgamma(r) + r*math.Log(alpha)
-	a2 := lgamma(a+b) + lgamma(b+x) - lgamma(b) - lgamma(a+b+x)
+	var a1a2 float64
+	if x == math.Trunc(x) && x >= 0 && x <= maxProductX {
+		// Term by term, as in the fit (see xTerms): exact where the lnΓ
+		// differences cancel catastrophically at large a and b.
+		for k := 0.0; k < x; k++ {
+			a1a2 += math.Log(r+k) - math.Log1p(a/(b+k))
+		}
+	} else {
+		a1a2 = lgamma(r+x) - lgamma(r) + lgamma(a+b) + lgamma(b+x) - lgamma(b) - lgamma(a+b+x)
+	}
+	a1a2 += r * math.Log(alpha)
 	a3 := -(r + x) * math.Log(alpha+c.T)
 	if x == 0 {
-		return a1 + a2 + a3
+		return a1a2 + a3
 	}
 	a4 := math.Log(a) - math.Log(b+x-1) - (r+x)*math.Log(alpha+c.Recency)
-	return a1 + a2 + logAddExp(a3, a4)
+	return a1a2 + logAddExp(a3, a4)
 }
 
 // TotalLogLikelihood sums LogLikelihood over customers.
