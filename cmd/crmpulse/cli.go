@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -79,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&e.configPath, "config", os.Getenv("CRMPULSE_CONFIG"), "configuration file (default: built-in defaults; env CRMPULSE_CONFIG)")
 	fs.BoolVar(&e.logJSON, "log-json", false, "log as JSON instead of text")
 	fs.StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the command to this file (for go tool pprof)")
 	fs.Usage = func() { printUsage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -105,6 +107,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		fmt.Fprintf(stderr, "crmpulse: unknown command %q (see crmpulse --help)\n", rest[0])
 		return exitUsage
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "crmpulse: --cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer stop()
 	}
 	err := c.run(ctx, e.withLogger(), rest[1:])
 	switch {
@@ -179,4 +189,21 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fmt.Fprintln(w, "\nRun 'crmpulse <command> --help' for a command's flags.")
+}
+
+// startCPUProfile starts the Go CPU profiler writing to path and returns the
+// function that stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
