@@ -205,11 +205,14 @@ type table struct {
 	idx    uint16
 	schema *Schema
 	cols   []*column
-	colIdx map[string]int     // canonical field name -> column
-	names  map[string]nameRef // field name as written -> resolution (cache)
-	vcre   []string           // fields set to the creation stamp
-	vmod   []string           // fields set to the modification stamp
-	hint   int                // expected rows (Reserve)
+	colIdx map[string]int // canonical field name -> column
+	// names caches field name as written -> resolution. Readers fill it
+	// while holding only the store's read lock, so it is a sync.Map;
+	// writers clear it under the write lock.
+	names sync.Map
+	vcre  []string // fields set to the creation stamp
+	vmod  []string // fields set to the modification stamp
+	hint  int      // expected rows (Reserve)
 
 	// Per row (slot), in insertion order; purged slots stay as tombstones.
 	ids                   []string
@@ -280,10 +283,10 @@ func (s *Store) Define(sc *Schema) {
 	defer s.mu.Unlock()
 	if t, ok := s.tables[sc.Name]; ok {
 		t.schema = sc
-		t.names = map[string]nameRef{}
+		t.names.Clear()
 		return
 	}
-	t := &table{s: s, idx: uint16(len(s.list)), schema: sc, colIdx: map[string]int{}, names: map[string]nameRef{},
+	t := &table{s: s, idx: uint16(len(s.list)), schema: sc, colIdx: map[string]int{},
 		byID: map[string]int32{}, deletedAt: map[int32]int64{}, hist: map[int32][]histEntry{},
 		vcre: fieldsFor(s.opt.CreatedFields, sc.Name), vmod: fieldsFor(s.opt.ModifiedFields, sc.Name)}
 	s.tables[sc.Name] = t
@@ -373,7 +376,7 @@ func (s *Store) AddField(tableName string, f *Field) error {
 	sc.Fields = append(append([]*Field(nil), t.schema.Fields...), f)
 	sc.index()
 	t.schema = &sc
-	t.names = map[string]nameRef{}
+	t.names.Clear()
 	return nil
 }
 
@@ -413,8 +416,8 @@ func fieldsFor(m map[string][]string, table string) []string {
 // names first, then the schema's case-insensitive names, then a
 // case-insensitive match among columns outside the schema.
 func (t *table) resolve(name string) nameRef {
-	if r, ok := t.names[name]; ok {
-		return r
+	if r, ok := t.names.Load(name); ok {
+		return r.(nameRef)
 	}
 	canon := name
 	if f, ok := t.schema.Field(name); ok {
@@ -440,7 +443,7 @@ func (t *table) resolve(name string) nameRef {
 		r.virt = 'c'
 	}
 	if r.col >= 0 || r.virt != 0 {
-		t.names[name] = r
+		t.names.Store(name, r)
 	}
 	return r
 }
@@ -468,7 +471,7 @@ func (t *table) column(name string) *column {
 	c.reserve(t.hint)
 	t.colIdx[canon] = len(t.cols)
 	t.cols = append(t.cols, c)
-	t.names = map[string]nameRef{} // a new column can change earlier resolutions
+	t.names.Clear() // a new column can change earlier resolutions
 	return c
 }
 

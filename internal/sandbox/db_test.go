@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -437,5 +438,41 @@ func TestDictDemotion(t *testing.T) {
 	}
 	if r.kind != kDict {
 		t.Fatalf("a 20-value column was demoted")
+	}
+}
+
+// TestConcurrentViewReads reads fields through views from several
+// goroutines at once, each resolving names no one resolved before (run
+// with -race: the name cache is filled under the read lock).
+func TestConcurrentViewReads(t *testing.T) {
+	s := NewStore(NewClock(time.Time{}), StoreOptions{})
+	s.Define(&Schema{Name: "a", Fields: []*Field{{Name: "Name", Type: FString}, {Name: "Amount", Type: FDouble}}})
+	for i := range 100 {
+		if _, err := s.Insert("a", map[string]any{"Name": "n", "Amount": float64(i)}, "user"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	sums := make([]float64, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			names := []string{"name", "NAME", "amount", "AMOUNT", "Amount"}
+			_ = s.ScanView("a", func(v RowView) bool {
+				if v.Str(names[g%2]) != "n" {
+					t.Errorf("goroutine %d: name %q", g, v.Str(names[g%2]))
+				}
+				x, _ := v.Float(names[2+g%3])
+				sums[g] += x
+				return true
+			})
+		}()
+	}
+	wg.Wait()
+	for g, sum := range sums {
+		if sum != 4950 {
+			t.Errorf("goroutine %d summed %v, want 4950", g, sum)
+		}
 	}
 }
