@@ -267,7 +267,7 @@ func (c *connRun) write(ctx context.Context, plans []*plan, owners []store.Owner
 			if p.Aggregate == nil {
 				vals[QueueFieldDeleted] = "1"
 			}
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: AnalysisQueue(st), Values: vals})
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: AnalysisQueue(st, c.name()), Values: vals})
 		}
 		pipe.SRem(ctx, dirtyKey(st, c.name()), p.Account)
 	}

@@ -43,7 +43,10 @@ func TestWritebackDoesNotReembed(t *testing.T) {
 		}
 	}
 	texts, calls := h.inner.texts.Load(), h.inner.calls.Load()
-	queued, _ := h.rdb.XLen(ctx, AnalysisQueue(h.st)).Result()
+	queued, _ := h.rdb.XLen(ctx, AnalysisQueue(h.st, app.SandboxSalesforce)).Result()
+	if queued < 25 {
+		t.Fatalf("the first sync queued %d accounts for analysis, want 25", queued)
+	}
 	h.advance()
 	sum := h.run(nil)
 	acc := sum.Objects[0]
@@ -53,7 +56,7 @@ func TestWritebackDoesNotReembed(t *testing.T) {
 	if d := h.inner.calls.Load() - calls; d != 0 {
 		t.Errorf("write-back caused %d embedder calls (%d texts)", d, h.inner.texts.Load()-texts)
 	}
-	if q, _ := h.rdb.XLen(ctx, AnalysisQueue(h.st)).Result(); q != queued {
+	if q, _ := h.rdb.XLen(ctx, AnalysisQueue(h.st, app.SandboxSalesforce)).Result(); q != queued {
 		t.Errorf("write-back queued %d accounts for analysis", q-queued)
 	}
 	if sum.Conns[0].Accounts != 0 {

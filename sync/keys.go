@@ -14,13 +14,17 @@ const (
 	TypeDealDigest = "deals"
 )
 
-// The analysis queue: a Redis Stream at <ns>:queue:analysis (AnalysisQueue)
-// to which the engine appends one entry per account whose content changed,
-// after the account's chunks and aggregates are written. Entries carry the
-// fields below. Delivery is at least once: an interrupted run may append an
-// account again. Consumers read it with a consumer group and trim it.
+// The analysis queues: one Redis Stream per connection at
+// <ns>:analysis:<conn> (AnalysisQueue) to which the engine appends one entry
+// per account whose content changed, after the account's chunks and
+// aggregates are written. Entries carry the fields below. Delivery is at
+// least once: an interrupted run may append an account again. Consumers read
+// it with a consumer group and trim it. One stream per connection keeps the
+// cycles of different connections, which may run at the same time, from
+// taking each other's accounts.
 const (
-	// QueueAnalysis is the key suffix of the stream: store.Key(QueueAnalysis).
+	// QueueAnalysis is the key suffix of the single stream all connections
+	// shared before; MigrateAnalysisQueue moves what is left in it.
 	QueueAnalysis = "queue:analysis"
 	// QueueFieldConn is the connection name.
 	QueueFieldConn = "conn"
@@ -31,8 +35,8 @@ const (
 	QueueFieldDeleted = "deleted"
 )
 
-// AnalysisQueue returns the stream key of the analysis queue of st's namespace.
-func AnalysisQueue(st *store.Store) string { return st.Key(QueueAnalysis) }
+// AnalysisQueue returns the stream key of a connection's analysis queue.
+func AnalysisQueue(st *store.Store, conn string) string { return st.Key("analysis", conn) }
 
 // Keys the engine owns, beside the store's own (all under the namespace):
 //
@@ -43,7 +47,7 @@ func AnalysisQueue(st *store.Store) string { return st.Key(QueueAnalysis) }
 //	<ns>:reconciled:<conn>         string  RFC 3339 time of the last id reconciliation
 //	<ns>:lock:sync:<conn>          string  run lock (token, expires)
 //	<ns>:forgotten:<conn>          set     SHA-256 of ids erased by Forget (never synced again)
-//	<ns>:queue:analysis            stream  see QueueAnalysis
+//	<ns>:analysis:<conn>           stream  see AnalysisQueue
 func dirtyKey(st *store.Store, conn string) string { return st.Key("dirty", conn) }
 
 func derivedKey(st *store.Store, conn, account string) string {

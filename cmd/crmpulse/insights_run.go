@@ -117,9 +117,14 @@ unchanged since their last result are skipped unless --force.`)
 		}
 		runner.Analyst = &llm.Analyst{Client: client, Retriever: &llm.Retriever{Store: st, Embedder: a.Embedder, TopK: cfg.Retrieval.TopK, Threshold: cfg.Retrieval.SimilarityThreshold}}
 	}
-	stream := crmsync.AnalysisQueue(st)
+	if _, err := crmsync.MigrateAnalysisQueue(ctx, st); err != nil {
+		return err
+	}
 	queued := 0
+	var backlog int64
+	streams := map[string]string{} // connection -> its queue, when it has work
 	for _, c := range conns {
+		stream := crmsync.AnalysisQueue(st, c)
 		var ids []string
 		switch {
 		case *account != "":
@@ -135,10 +140,14 @@ unchanged since their last result are skipped unless --force.`)
 			}
 			queued += len(ids)
 		}
-	}
-	backlog, err := worker.Backlog(ctx, st.Client(), stream, "insights")
-	if err != nil {
-		return err
+		b, err := worker.Backlog(ctx, st.Client(), stream, "insights")
+		if err != nil {
+			return err
+		}
+		if b > 0 {
+			backlog += b
+			streams[c] = stream
+		}
 	}
 	if backlog == 0 {
 		fmt.Fprintln(e.stdout, "nothing queued: use --all or --account ID, or run crmpulse sync")
@@ -173,13 +182,21 @@ unchanged since their last result are skipped unless --force.`)
 		return nil
 	}
 	var ws []*worker.Worker
-	for i := range n {
-		w, err := worker.New(st.Client(), worker.Options{Stream: stream, Consumer: fmt.Sprintf("cli-%d-%d", os.Getpid(), i),
-			Concurrency: 4, Logger: e.log}, handle)
-		if err != nil {
-			return err
+	var wsConn []string
+	for _, c := range conns {
+		stream, ok := streams[c]
+		if !ok {
+			continue
 		}
-		ws = append(ws, w)
+		for i := range n {
+			w, err := worker.New(st.Client(), worker.Options{Stream: stream, Consumer: fmt.Sprintf("cli-%d-%d", os.Getpid(), i),
+				Concurrency: 4, Logger: e.log}, handle)
+			if err != nil {
+				return err
+			}
+			ws = append(ws, w)
+			wsConn = append(wsConn, c)
+		}
 	}
 	progressDone := make(chan struct{})
 	go progress(e, ws, backlog, start, progressDone)
@@ -190,8 +207,12 @@ unchanged since their last result are skipped unless --force.`)
 	err = g.Wait()
 	close(progressDone)
 	var tot worker.Stats
-	for _, w := range ws {
+	deadIn := map[string]bool{}
+	for i, w := range ws {
 		s := w.Stats()
+		if s.Dead > 0 {
+			deadIn[streams[wsConn[i]]+":dead"] = true
+		}
 		tot.Processed += s.Processed
 		tot.Skipped += s.Skipped
 		tot.Failed += s.Failed
@@ -213,7 +234,12 @@ unchanged since their last result are skipped unless --force.`)
 		return err
 	}
 	if tot.Dead > 0 {
-		return fmt.Errorf("%d accounts could not be analysed (see %s:dead)", tot.Dead, stream)
+		keys := make([]string, 0, len(deadIn))
+		for k := range deadIn {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return fmt.Errorf("%d accounts could not be analysed (see %s)", tot.Dead, strings.Join(keys, ", "))
 	}
 	return nil
 }

@@ -92,9 +92,10 @@ them at once. --once runs one cycle of every connection and exits (no HTTP).`)
 		return err
 	}
 	rdb := a.Store.Client()
-	streams := []server.Stream{{Name: "analysis", Key: crmsync.AnalysisQueue(a.Store), Group: analysisGroup}}
+	var streams []server.Stream
 	for _, name := range a.ConnNames() {
 		streams = append(streams,
+			server.Stream{Name: "analysis:" + name, Key: crmsync.AnalysisQueue(a.Store, name), Group: analysisGroup},
 			server.Stream{Name: "outbox:" + name, Key: writeback.OutboxKey(a.Store, name), Group: writeback.Group},
 			server.Stream{Name: "deadletter:" + name, Key: writeback.DeadLetterKey(a.Store, name)})
 	}

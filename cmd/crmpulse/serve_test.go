@@ -155,7 +155,7 @@ func TestServeDaemon(t *testing.T) {
 	}
 	if code, body := get("/metrics", ""); code != http.StatusOK ||
 		!strings.Contains(body, `crmpulse_cycles_total{connection="sandbox-sf",outcome="ok"} 1`) ||
-		!strings.Contains(body, `crmpulse_queue_length{queue="analysis"}`) {
+		!strings.Contains(body, `crmpulse_queue_length{queue="analysis:sandbox-sf"}`) {
 		t.Fatalf("/metrics: %d\n%s", code, body)
 	}
 	stop()

@@ -224,7 +224,12 @@ func (p *Pipeline) insights(ctx context.Context, conn string, sum *server.StageS
 	// A runner per stage run: its BG/NBD base is fitted on the data as synced now.
 	runner := &engine.Runner{Engine: engine.New(st, p.app.Embedder, nil, EngineOptions(cfg)), AsOf: p.opt.AsOf,
 		Analyst: p.analyst, Logger: p.log}
-	stream := crmsync.AnalysisQueue(st)
+	if moved, err := crmsync.MigrateAnalysisQueue(ctx, st); err != nil {
+		return err
+	} else if moved > 0 {
+		p.log.Info("moved entries of the shared analysis queue to the per-connection queues", "entries", moved)
+	}
+	stream := crmsync.AnalysisQueue(st, conn)
 	n := p.opt.Workers
 	if n <= 0 {
 		n = cfg.Insights.Workers

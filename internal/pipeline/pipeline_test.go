@@ -139,3 +139,45 @@ func TestUnknownStageIsRefused(t *testing.T) {
 		t.Fatal("unknown stage accepted")
 	}
 }
+
+// TestCyclesKeepTheirOwnAccounts syncs both connections and then runs the
+// insights stage of one: it must analyse that connection's accounts only,
+// leaving the other's queued for its own cycle (the daemon runs cycles of
+// different connections at the same time).
+func TestCyclesKeepTheirOwnAccounts(t *testing.T) {
+	ctx := context.Background()
+	cfg := app.DefaultConfig()
+	cfg.Redis.URL = redistest.URL(t)
+	cfg.Redis.Namespace = "pipeown"
+	a, err := app.Open(ctx, cfg, &app.Options{Sandbox: &sandbox.Options{Accounts: 40, Seed: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.Sandbox.Clock.Advance(time.Minute)
+	if len(a.Conns) < 2 {
+		t.Fatalf("want two sandbox connections, have %d", len(a.Conns))
+	}
+	syncOnly, err := pipeline.New(a, &pipeline.Options{Stages: []string{server.StageSync}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insightsOnly, err := pipeline.New(a, &pipeline.Options{Stages: []string{server.StageInsights}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range a.Conns {
+		if _, err := syncOnly.Runner().RunCycle(ctx, c.Name()); err != nil {
+			t.Fatalf("%s: sync: %v", c.Name(), err)
+		}
+	}
+	for _, c := range a.Conns {
+		s, err := insightsOnly.Runner().RunCycle(ctx, c.Name())
+		if err != nil {
+			t.Fatalf("%s: insights: %v", c.Name(), err)
+		}
+		if got := stage(t, s, server.StageInsights).Counts["analysed"]; got != 40 {
+			t.Errorf("%s: the insights stage analysed %d accounts, want its own 40", c.Name(), got)
+		}
+	}
+}
