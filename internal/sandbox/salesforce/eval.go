@@ -17,6 +17,11 @@ type catalog interface {
 	Scan(table string, fn func(sandbox.Row) bool) error
 }
 
+// viewCatalog is a catalog that can also read rows in place (the store).
+type viewCatalog interface {
+	ScanView(table string, fn func(sandbox.RowView) bool) error
+}
+
 var _ catalog = (*sandbox.Store)(nil)
 
 // Virtual fields every object has even when a schema omits them.
@@ -253,7 +258,10 @@ func (p cmpPred) test(k valueKind, v any) bool {
 }
 
 func (p inPred) eval(c *evalCtx, r sandbox.Row) bool {
-	v := c.value(r, p.f)
+	return p.matchValue(c.value(r, p.f))
+}
+
+func (p inPred) matchValue(v any) bool {
 	k := kindOf(p.f.field)
 	hit := false
 	for _, x := range p.vals {
@@ -266,6 +274,59 @@ func (p inPred) eval(c *evalCtx, r sandbox.Row) bool {
 		return v != nil && !hit
 	}
 	return hit
+}
+
+// mayMatch reports whether a row can satisfy p, looking only at the row's
+// own fields in place: comparisons of fields reached through a relationship,
+// LIKE and NOT count as possibly true. It never rejects a row that eval
+// accepts, so a query materialises only the rows that pass it and runs the
+// full predicate on those (a page of an incremental read then copies about
+// a page of rows rather than the whole table).
+func mayMatch(p pred, v sandbox.RowView) bool {
+	switch p := p.(type) {
+	case nil:
+		return true
+	case andPred:
+		for _, x := range p {
+			if !mayMatch(x, v) {
+				return false
+			}
+		}
+		return true
+	case orPred:
+		for _, x := range p {
+			if mayMatch(x, v) {
+				return true
+			}
+		}
+		return false
+	case cmpPred:
+		if len(p.f.refs) > 0 {
+			return true
+		}
+		return p.test(kindOf(p.f.field), viewValue(v, p.f.field))
+	case inPred:
+		if len(p.f.refs) > 0 {
+			return true
+		}
+		return p.matchValue(viewValue(v, p.f.field))
+	}
+	return true
+}
+
+// viewValue is fieldValue read in place.
+func viewValue(v sandbox.RowView, f *sandbox.Field) any {
+	switch {
+	case f == virtualID || f.Name == "Id":
+		return v.ID()
+	case f == virtualIsDeleted || f.Name == "IsDeleted":
+		return v.Deleted()
+	}
+	x, ok := v.Get(f.Name)
+	if !ok {
+		return nil
+	}
+	return x
 }
 
 func (p likePred) eval(c *evalCtx, r sandbox.Row) bool {

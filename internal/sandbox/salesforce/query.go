@@ -67,12 +67,22 @@ func (h *handler) execute(cat catalog, q string, all bool) (*plan, []sandbox.Row
 		return nil, nil, err
 	}
 	var rows []sandbox.Row
-	if err := cat.Scan(pl.table, func(r sandbox.Row) bool {
+	visible := func(r sandbox.Row) {
 		if all || (!r.Deleted && !archived(pl.table, r, now)) {
 			rows = append(rows, r)
 		}
-		return true
-	}); err != nil {
+	}
+	if vc, ok := cat.(viewCatalog); ok {
+		err = vc.ScanView(pl.table, func(v sandbox.RowView) bool {
+			if (all || !v.Deleted()) && mayMatch(pl.where, v) {
+				visible(v.Row())
+			}
+			return true
+		})
+	} else {
+		err = cat.Scan(pl.table, func(r sandbox.Row) bool { visible(r); return true })
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	return pl, pl.run(newEvalCtx(cat), rows), nil
