@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -22,8 +22,8 @@ func init() {
 
 const runUsage = `run [--connection C] [--stages sync,insights,...] [--provision] [--no-llm] [--json]
 
-Runs one full cycle for each connection: sync → insights → segments →
-writeback → segment lists, and prints a summary per connection and stage
+Runs one full cycle for each connection, the connections side by side:
+sync → insights → segments → writeback → segment lists, and prints a summary per connection and stage
 (records read and changed per object, API calls by endpoint, fields written,
 records dead-lettered, lists created or updated, durations). --json prints the
 same as JSON. A failing stage stops that connection's cycle; the others run.`
@@ -83,29 +83,36 @@ func runCycle(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// runAll runs one cycle per connection of a, in configuration order, logging
-// each stage as it ends.
+// runAll runs one cycle per connection of a, the connections side by side,
+// logging each stage as it ends. The summaries come back in configuration
+// order.
 func runAll(ctx context.Context, e *env, a *app.App, p *pipeline.Pipeline) ([]server.CycleSummary, int) {
 	runner := p.Runner()
-	var sums []server.CycleSummary
-	failed := 0
-	for _, c := range a.Conns {
-		e.log.Info("cycle started", "connection", c.Name())
-		sum, err := runner.RunCycle(ctx, c.Name())
-		sum.Connection = c.Name()
-		sum.Err = err
-		for _, st := range sum.Stages {
-			e.log.Info("stage done", "connection", c.Name(), "stage", st.Name, "duration", st.Duration.Round(time.Millisecond), "error", st.Err)
-		}
-		if err != nil {
-			failed++
-			e.log.Error("cycle failed", "connection", c.Name(), "error", err)
-			if errors.Is(err, context.Canceled) {
-				sums = append(sums, sum)
-				break
+	sums := make([]server.CycleSummary, len(a.Conns))
+	var wg sync.WaitGroup
+	for i, c := range a.Conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.log.Info("cycle started", "connection", c.Name())
+			sum, err := runner.RunCycle(ctx, c.Name())
+			sum.Connection = c.Name()
+			sum.Err = err
+			for _, st := range sum.Stages {
+				e.log.Info("stage done", "connection", c.Name(), "stage", st.Name, "duration", st.Duration.Round(time.Millisecond), "error", st.Err)
 			}
+			if err != nil {
+				e.log.Error("cycle failed", "connection", c.Name(), "error", err)
+			}
+			sums[i] = sum
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for _, s := range sums {
+		if s.Err != nil {
+			failed++
 		}
-		sums = append(sums, sum)
 	}
 	return sums, failed
 }
