@@ -714,6 +714,21 @@ func (s *Store) Get(tableName, id string) (Row, bool) {
 	return t.row(slot), true
 }
 
+// GetFields is Get without the History of the copy (nil).
+func (s *Store) GetFields(tableName, id string) (Row, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.table(tableName)
+	if !ok {
+		return Row{}, false
+	}
+	slot, ok := t.find(id)
+	if !ok {
+		return Row{}, false
+	}
+	return t.rowFields(slot), true
+}
+
 // Scan calls fn with a copy of every record (live and soft-deleted) in
 // insertion order until fn returns false. The store is read-locked
 // throughout: fn must not write to the store. ScanView reads the same rows

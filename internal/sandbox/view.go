@@ -108,9 +108,29 @@ func (v RowView) Time(name string) time.Time {
 // Row returns a copy of the record.
 func (v RowView) Row() Row { return v.t.row(v.slot) }
 
+// RowFields is Row without History (nil): the cheaper copy for readers
+// that only need the values.
+func (v RowView) RowFields() Row { return v.t.rowFields(v.slot) }
+
 // row materialises a slot as a Row. Every field carries a history entry:
 // the last write of it after the insert, else the insert's stamp and actor.
 func (t *table) row(slot int32) Row {
+	r := t.rowFields(slot)
+	d := t.s.dict
+	r.History = make(map[string]Change, len(r.Fields))
+	for k := range r.Fields {
+		r.History[k] = Change{At: r.CreatedAt, Actor: r.CreatedBy}
+	}
+	for _, h := range t.hist[slot] {
+		if _, ok := r.Fields[h.name]; ok {
+			r.History[h.name] = Change{At: decTime(h.at), Actor: d.str(h.actor)}
+		}
+	}
+	return r
+}
+
+// rowFields materialises a slot's values, without History.
+func (t *table) rowFields(slot int32) Row {
 	d := t.s.dict
 	r := Row{ID: t.ids[slot], Deleted: t.deleted.get(slot), CreatedAt: decTime(t.created[slot]),
 		ModifiedAt: decTime(t.modified[slot]), CreatedBy: d.str(t.createdBy[slot]), ModifiedBy: d.str(t.modifiedBy[slot])}
@@ -130,15 +150,6 @@ func (t *table) row(slot int32) Row {
 	for _, c := range t.cols {
 		if x, ok := c.get(slot, d); ok {
 			r.Fields[c.name] = x
-		}
-	}
-	r.History = make(map[string]Change, len(r.Fields))
-	for k := range r.Fields {
-		r.History[k] = Change{At: r.CreatedAt, Actor: r.CreatedBy}
-	}
-	for _, h := range t.hist[slot] {
-		if _, ok := r.Fields[h.name]; ok {
-			r.History[h.name] = Change{At: decTime(h.at), Actor: d.str(h.actor)}
 		}
 	}
 	return r

@@ -75,7 +75,7 @@ func (h *handler) execute(cat catalog, q string, all bool) (*plan, []sandbox.Row
 	if vc, ok := cat.(viewCatalog); ok {
 		err = vc.ScanView(pl.table, func(v sandbox.RowView) bool {
 			if (all || !v.Deleted()) && mayMatch(pl.where, v) {
-				visible(v.Row())
+				visible(v.RowFields())
 			}
 			return true
 		})
@@ -158,7 +158,7 @@ func (h *handler) writePage(w http.ResponseWriter, c *reqCtx, cur *cursor, locat
 	ctx := newEvalCtx(h.sb.SF)
 	records := make([]any, 0, end-off)
 	for _, id := range cur.ids[off:end] {
-		row, ok := h.sb.SF.Get(cur.pl.table, id)
+		row, ok := h.sb.SF.GetFields(cur.pl.table, id)
 		if !ok {
 			continue // purged since the first call
 		}
