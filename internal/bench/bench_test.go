@@ -38,7 +38,7 @@ func expectedRows(accounts, vectors int, conc []int, latency time.Duration) [][2
 	rows = append(rows, [2]string{"one account, LLM analysis (p50)", "latency " + latency.String()})
 	vs := ScaleName(vectors) + " vectors"
 	for _, m := range []string{"vector index build", "retrieval p50, industry + type filter", "retrieval p99, industry + type filter",
-		"retrieval p50, one-account filter", "retrieval p99, one-account filter"} {
+		"retrieval p50, one account (exact)", "retrieval p99, one account (exact)"} {
 		rows = append(rows, [2]string{m, vs})
 	}
 	for _, sc := range []string{"sandbox generation " + ScaleName(accounts), "sync " + ScaleName(accounts), "insights " + ScaleName(accounts),
@@ -137,7 +137,7 @@ func TestRunQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := tb.String()
-	for _, s := range []string{"| metric", "| verdict", "Redis " + rep.Machine.RedisVersion, "skipped: --quick", "retrieval p99, one-account filter"} {
+	for _, s := range []string{"| metric", "| verdict", "Redis " + rep.Machine.RedisVersion, "skipped: --quick", "retrieval p99, one account (exact)"} {
 		if !strings.Contains(table, s) {
 			t.Errorf("table lacks %q:\n%s", s, table)
 		}
@@ -186,7 +186,7 @@ func TestOnlyRetrieval(t *testing.T) {
 			t.Errorf("row of group %s in a retrieval-only run: %+v", row.Group, row)
 		}
 	}
-	if _, ok := rep.Find("retrieval p99, one-account filter", "300 vectors"); !ok {
+	if _, ok := rep.Find("retrieval p99, one account (exact)", "300 vectors"); !ok {
 		t.Error("no retrieval row")
 	}
 	// A kept set is reused by the next run.
