@@ -30,7 +30,8 @@ func (c *Conn) Driver() Driver { return c.d }
 func (c *Conn) Usage() Usage { return c.d.Usage() }
 
 // Changes returns the next page of changes of obj after cur. Records in a
-// page are unique by (ID, Modified). See Cursor.
+// page are unique by (ID, Modified), Malformed ones aside (passed on as
+// sent, for the sync engine to quarantine). See Cursor.
 func (c *Conn) Changes(ctx context.Context, obj Object, cur Cursor) (Page, error) {
 	if err := c.check(ctx, obj); err != nil {
 		return Page{}, err
@@ -42,6 +43,10 @@ func (c *Conn) Changes(ctx context.Context, obj Object, cur Cursor) (Page, error
 	seen := make(map[string]struct{}, len(p.Records))
 	out := p.Records[:0]
 	for _, r := range p.Records {
+		if r.Malformed() {
+			out = append(out, r)
+			continue
+		}
 		k := r.Key()
 		if _, dup := seen[k]; dup {
 			continue

@@ -84,6 +84,12 @@ type Record struct {
 	Raw       map[string]any // the CRM's payload as decoded from JSON
 }
 
+// Malformed reports a record the CRM sent without an id or without the stamp
+// the change cursor runs on. A change feed passes such a record on, with
+// whatever else it carried, without letting it move the cursor, so the sync
+// engine can quarantine it alone while the rest of its page is stored.
+func (r Record) Malformed() bool { return r.ID == "" || r.Modified.IsZero() }
+
 // Key identifies one version of a record: de-duplication is by (ID, Modified).
 func (r Record) Key() string { return r.ID + "@" + r.Modified.UTC().Format(time.RFC3339Nano) }
 

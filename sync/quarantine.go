@@ -2,6 +2,8 @@ package sync
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -23,6 +25,18 @@ type Quarantined struct {
 	Field      string    `json:"field,omitempty"`
 	Reason     string    `json:"reason"`
 	Modified   time.Time `json:"modified,omitzero"`
+	// Digest tells records without an id apart: the first 16 hex digits of
+	// the SHA-256 of the payload as received.
+	Digest string `json:"digest,omitempty"`
+}
+
+// key is the entry's field in the quarantine hash: "<object>:<id>", or
+// "<object>:(no id) <digest>" for a record that came without an id.
+func (q Quarantined) key() string {
+	if q.ID == "" {
+		return q.Object + ":(no id) " + q.Digest
+	}
+	return q.Object + ":" + q.ID
 }
 
 func (q Quarantined) Error() string {
@@ -56,7 +70,10 @@ func (c *connRun) validate(obj connectors.Object, r connectors.Record) (Quaranti
 		return q, false
 	}
 	if r.ID == "" {
-		return fail("id", "missing id")
+		b, _ := json.Marshal(r.Raw)
+		sum := sha256.Sum256(b)
+		q.Digest = hex.EncodeToString(sum[:8])
+		return fail("id", "missing id (the CRM sent the record without one)")
 	}
 	if err := idUsable(r.ID); err != nil {
 		return fail("id", "id %q %v", r.ID, err)

@@ -173,7 +173,7 @@ func (c *connRun) markDirty(ctx context.Context, accounts map[string]bool, added
 	qk := QuarantineKey(st, c.name())
 	for _, q := range added {
 		b, _ := json.Marshal(q)
-		pipe.HSet(ctx, qk, q.Object+":"+q.ID, string(b))
+		pipe.HSet(ctx, qk, q.key(), string(b))
 	}
 	if len(cleared) > 0 {
 		pipe.HDel(ctx, qk, cleared...)

@@ -3,6 +3,7 @@ package hubspot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -156,19 +157,30 @@ func (d *Driver) Changes(ctx context.Context, obj connectors.Object, cur connect
 		return connectors.Page{}, err
 	}
 	var page connectors.Page
+	var malformed []connectors.Record
+	moved := false
 	for _, o := range res.Results {
-		rec, err := normalise(obj, typ, o)
-		if err != nil {
-			return connectors.Page{}, err
+		rec := normalise(obj, typ, o)
+		if o.ID != "" {
+			st.ID, moved = o.ID, true
 		}
-		st.ID = o.ID
+		if rec.Malformed() {
+			// Passed on for quarantine, after the page's associations.
+			malformed = append(malformed, rec)
+			continue
+		}
 		if cur.Deliver(typ, rec.ID, rec.Modified) {
 			page.Records = append(page.Records, rec)
 		}
 	}
+	if len(res.Results) >= d.opt.PageSize && !moved {
+		return connectors.Page{}, &connectors.Error{Code: "BAD_RECORD", Class: connectors.ErrPermanent,
+			Message: fmt.Sprintf("a full page of %d %s records without id: the read cannot move past them", len(res.Results), typ)}
+	}
 	if err := d.link(ctx, typ, page.Records); err != nil {
 		return connectors.Page{}, err
 	}
+	page.Records = append(page.Records, malformed...)
 	if res.Paging == nil || res.Paging.Next == nil || len(res.Results) < d.opt.PageSize {
 		page.Done = cur.Finish(typ)
 	}
@@ -176,15 +188,14 @@ func (d *Driver) Changes(ctx context.Context, obj connectors.Object, cur connect
 	return page, nil
 }
 
-func normalise(obj connectors.Object, typ string, o hsObject) (connectors.Record, error) {
+// normalise turns a HubSpot object into a neutral Record. An object without
+// id or modification stamp comes back Malformed, with its other fields.
+func normalise(obj connectors.Object, typ string, o hsObject) connectors.Record {
 	p := o.Properties
 	str := func(k string) string { s, _ := p[k].(string); return s }
 	mod, ok := parseTime(p[stampProperty(typ)])
 	if !ok {
-		mod, ok = parseTime(o.UpdatedAt)
-	}
-	if o.ID == "" || !ok {
-		return connectors.Record{}, &connectors.Error{Code: "BAD_RECORD", Message: typ + " record without id or modification stamp", Class: connectors.ErrPermanent}
+		mod, _ = parseTime(o.UpdatedAt)
 	}
 	raw := map[string]any{"id": o.ID, "properties": p, "createdAt": o.CreatedAt, "updatedAt": o.UpdatedAt, "archived": o.Archived}
 	rec := connectors.Record{Object: obj, ID: o.ID, Type: typ, Modified: mod, Deleted: o.Archived, Fields: map[string]any{}, Raw: raw}
@@ -275,7 +286,7 @@ func normalise(obj connectors.Object, typ string, o hsObject) (connectors.Record
 		}
 		set(connectors.FStatus, str("hs_task_status"))
 	}
-	return rec, nil
+	return rec
 }
 
 // link fills AccountID (and activities' contact ids) from v4 associations.
@@ -461,10 +472,12 @@ func (d *Driver) listChanges(ctx context.Context, obj connectors.Object, typ str
 		return connectors.Page{}, err
 	}
 	var page connectors.Page
+	var malformed []connectors.Record
 	for _, o := range objs {
-		rec, err := normalise(obj, typ, o)
-		if err != nil {
-			return connectors.Page{}, err
+		rec := normalise(obj, typ, o)
+		if rec.Malformed() {
+			malformed = append(malformed, rec)
+			continue
 		}
 		if cur.Deliver(typ, rec.ID, rec.Modified) {
 			page.Records = append(page.Records, rec)
@@ -473,6 +486,7 @@ func (d *Driver) listChanges(ctx context.Context, obj connectors.Object, typ str
 	if err := d.link(ctx, typ, page.Records); err != nil {
 		return connectors.Page{}, err
 	}
+	page.Records = append(page.Records, malformed...)
 	if next == "" {
 		page.Done = cur.Finish(typ)
 	} else {

@@ -2,7 +2,6 @@ package hubspot
 
 import (
 	"encoding/json"
-	"errors"
 	"testing"
 	"time"
 
@@ -36,15 +35,13 @@ func FuzzSearchPage(f *testing.F) {
 		}
 		for _, ty := range types {
 			for _, o := range res.Results {
-				rec, err := normalise(ty.obj, ty.typ, o)
-				if err != nil {
-					if ce := (*connectors.Error)(nil); !errors.As(err, &ce) {
-						t.Fatalf("normalise error is not a connector error: %T %v", err, err)
-					}
-					continue
+				rec := normalise(ty.obj, ty.typ, o)
+				_, stamped := parseTime(o.Properties[stampProperty(ty.typ)])
+				if !stamped {
+					_, stamped = parseTime(o.UpdatedAt)
 				}
-				if rec.ID == "" || rec.Modified.IsZero() {
-					t.Fatalf("record without id or stamp accepted: %+v", rec)
+				if rec.Malformed() != (o.ID == "" || !stamped) {
+					t.Fatalf("Malformed() = %t for id %q, stamp present %t", rec.Malformed(), o.ID, stamped)
 				}
 				for k, v := range rec.Fields {
 					if tm, ok := v.(time.Time); ok && tm.Location() != time.UTC {

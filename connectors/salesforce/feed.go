@@ -91,14 +91,17 @@ func (d *Driver) Changes(ctx context.Context, obj connectors.Object, cur connect
 		return connectors.Page{}, &connectors.Error{Code: "UNSAFE_SOQL", Message: err.Error(), Class: connectors.ErrPermanent}
 	}
 	var page connectors.Page
-	n := 0
+	n, wellFormed := 0, 0
 	err = d.query(ctx, soql, true, func(res *queryResult) error {
 		for _, raw := range res.Records {
 			n++
-			rec, err := normalise(obj, name, raw)
-			if err != nil {
-				return err
+			rec := normalise(obj, name, raw)
+			if rec.Malformed() {
+				// Passed on for quarantine; it cannot place the cursor.
+				page.Records = append(page.Records, rec)
+				continue
 			}
+			wellFormed++
 			st.Stamp, st.ID = rec.Modified, rec.ID
 			if cur.Deliver(name, rec.ID, rec.Modified) {
 				page.Records = append(page.Records, rec)
@@ -108,6 +111,10 @@ func (d *Driver) Changes(ctx context.Context, obj connectors.Object, cur connect
 	})
 	if err != nil {
 		return connectors.Page{}, err
+	}
+	if n >= d.opt.PageSize && wellFormed == 0 {
+		return connectors.Page{}, &connectors.Error{Code: "BAD_RECORD", Class: connectors.ErrPermanent,
+			Message: fmt.Sprintf("a full page of %d %s records without Id or SystemModstamp: the read cannot move past them", n, name)}
 	}
 	if n < d.opt.PageSize {
 		page.Done = cur.Finish(name)
@@ -129,13 +136,11 @@ func parseTime(v any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// normalise turns a SOQL record into a neutral Record.
-func normalise(obj connectors.Object, sobject string, raw map[string]any) (connectors.Record, error) {
+// normalise turns a SOQL record into a neutral Record. A record without Id
+// or SystemModstamp comes back Malformed, with its other fields.
+func normalise(obj connectors.Object, sobject string, raw map[string]any) connectors.Record {
 	id, _ := raw["Id"].(string)
-	mod, ok := parseTime(raw["SystemModstamp"])
-	if id == "" || !ok {
-		return connectors.Record{}, &connectors.Error{Code: "BAD_RECORD", Message: sobject + " record without Id or SystemModstamp", Class: connectors.ErrPermanent}
-	}
+	mod, _ := parseTime(raw["SystemModstamp"])
 	deleted, _ := raw["IsDeleted"].(bool)
 	rec := connectors.Record{Object: obj, ID: id, Type: sobject, Modified: mod, Deleted: deleted, Fields: map[string]any{}, Raw: raw}
 	str := func(k string) string { s, _ := raw[k].(string); return s }
@@ -239,7 +244,7 @@ func normalise(obj connectors.Object, sobject string, raw map[string]any) (conne
 			rec.Fields[connectors.FDate] = date
 		}
 	}
-	return rec, nil
+	return rec
 }
 
 func firstTime(raw map[string]any, keys ...string) time.Time {

@@ -2,7 +2,6 @@ package salesforce
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"testing"
 	"time"
@@ -35,16 +34,11 @@ func FuzzQueryPage(f *testing.F) {
 		}
 		for _, o := range objs {
 			for _, raw := range page.Records {
-				rec, err := normalise(o.obj, o.sobject, raw)
-				if err != nil {
-					var ce *connectors.Error
-					if !errors.As(err, &ce) {
-						t.Fatalf("normalise error is not a connector error: %T %v", err, err)
-					}
-					continue
-				}
-				if rec.ID == "" || rec.Modified.IsZero() {
-					t.Fatalf("record without id or stamp accepted: %+v", rec)
+				rec := normalise(o.obj, o.sobject, raw)
+				id, _ := raw["Id"].(string)
+				_, stamped := parseTime(raw["SystemModstamp"])
+				if rec.Malformed() != (id == "" || !stamped) {
+					t.Fatalf("Malformed() = %t for Id %q, SystemModstamp %v", rec.Malformed(), id, raw["SystemModstamp"])
 				}
 				for k, v := range rec.Fields {
 					switch x := v.(type) {

@@ -11,9 +11,9 @@ import (
 func TestNormaliseKeepsWrongTypedNumbers(t *testing.T) {
 	raw := map[string]any{"Id": "0018d00000000AAAAA", "SystemModstamp": "2025-06-01T10:00:00.000+0000",
 		"NumberOfEmployees": "many", "AnnualRevenue": 12.5}
-	rec, err := normalise(connectors.Accounts, "Account", raw)
-	if err != nil {
-		t.Fatal(err)
+	rec := normalise(connectors.Accounts, "Account", raw)
+	if rec.Malformed() {
+		t.Fatalf("well-formed record marked malformed: %+v", rec)
 	}
 	if got := rec.Fields[connectors.FEmployees]; got != "many" {
 		t.Errorf("employees = %#v, want the text as sent", got)
@@ -22,7 +22,7 @@ func TestNormaliseKeepsWrongTypedNumbers(t *testing.T) {
 		t.Errorf("annual revenue = %#v", got)
 	}
 	delete(raw, "NumberOfEmployees")
-	if rec, _ := normalise(connectors.Accounts, "Account", raw); rec.Fields[connectors.FEmployees] != nil {
+	if rec := normalise(connectors.Accounts, "Account", raw); rec.Fields[connectors.FEmployees] != nil {
 		t.Errorf("absent employees = %#v", rec.Fields[connectors.FEmployees])
 	}
 }

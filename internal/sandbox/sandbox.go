@@ -324,8 +324,24 @@ type Faults struct {
 	// live records of the paged table are updated (their modification stamp
 	// moves to now) and one is soft-deleted. 0 disables.
 	MutateOnPage int
+	// DropIDs makes the next DropIDs records served in query, list or search
+	// pages go out without their id (Salesforce: Id null; HubSpot: id ""),
+	// as a malformed payload would. 0 disables.
+	DropIDs int
 
 	window map[string][]time.Time
+}
+
+// TakeDropID consumes one DropIDs fault: true when the record about to be
+// served must go out without its id.
+func (f *Faults) TakeDropID() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.DropIDs > 0 {
+		f.DropIDs--
+		return true
+	}
+	return false
 }
 
 // Decision is what a dialect must do with a request.

@@ -259,7 +259,11 @@ func (h *Handler) listObjects(w http.ResponseWriter, r *http.Request, _ *caller)
 			out.Paging = &paging{Next: &pagingNext{After: next, Link: nextLink(r, next)}}
 			break
 		}
-		out.Results = append(out.Results, h.render(ot, row, spec))
+		o := h.render(ot, row, spec)
+		if h.sb.Faults.TakeDropID() {
+			o.ID = ""
+		}
+		out.Results = append(out.Results, o)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -242,7 +242,11 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, _ *caller) *api
 	end := min(offset+limit, len(matches))
 	for i := offset; i < end; i++ {
 		if row, ok := h.sb.HS.Get(ot.table, matches[i].id); ok {
-			out.Results = append(out.Results, h.render(ot, row, spec))
+			o := h.render(ot, row, spec)
+			if h.sb.Faults.TakeDropID() {
+				o.ID = ""
+			}
+			out.Results = append(out.Results, o)
 		}
 	}
 	if end < len(matches) {

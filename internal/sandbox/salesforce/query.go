@@ -162,7 +162,12 @@ func (h *handler) writePage(w http.ResponseWriter, c *reqCtx, cur *cursor, locat
 		if !ok {
 			continue // purged since the first call
 		}
-		records = append(records, h.renderRecord(ctx, c.version, cur.pl, row))
+		rec := h.renderRecord(ctx, c.version, cur.pl, row)
+		if _, hasID := rec.get("Id"); hasID && h.sb.Faults.TakeDropID() {
+			rec.set("Id", nil)
+			rec.set("attributes", newObj().set("type", cur.pl.table))
+		}
+		records = append(records, rec)
 	}
 	out := newObj().set("totalSize", len(cur.ids)).set("done", end >= len(cur.ids))
 	if end < len(cur.ids) {

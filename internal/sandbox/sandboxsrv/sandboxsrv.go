@@ -43,6 +43,7 @@ type Faults struct {
 	Latency      *string `json:"latency,omitempty"`
 	DailyLimit   *int    `json:"dailyLimit,omitempty"`
 	MutateOnPage *int    `json:"mutateOnPage,omitempty"`
+	DropIDs      *int    `json:"dropIds,omitempty"`
 	// ExpireTokens makes every access token of the named dialects expire now.
 	ExpireTokens []string `json:"expireTokens,omitempty"`
 }
@@ -177,6 +178,7 @@ func (a *admin) faults(w http.ResponseWriter, r *http.Request) {
 		set(&f.Fail429, in.Fail429)
 		set(&f.DailyLimit, in.DailyLimit)
 		set(&f.MutateOnPage, in.MutateOnPage)
+		set(&f.DropIDs, in.DropIDs)
 		if in.RateWindow != nil {
 			f.RateWindow = win
 		}

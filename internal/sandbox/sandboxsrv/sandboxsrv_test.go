@@ -49,11 +49,11 @@ func TestAdmin(t *testing.T) {
 		t.Errorf("step with bad days: %d", r.StatusCode)
 	}
 
-	if r := post(t, srv.URL+"/_sandbox/faults", `{"fail429": 2, "latency": "1ms", "mutateOnPage": 3}`); r.StatusCode != http.StatusNoContent {
+	if r := post(t, srv.URL+"/_sandbox/faults", `{"fail429": 2, "latency": "1ms", "mutateOnPage": 3, "dropIds": 5}`); r.StatusCode != http.StatusNoContent {
 		t.Fatalf("faults: %d", r.StatusCode)
 	}
 	sb.Faults.Set(func(f *sandbox.Faults) {
-		if f.Fail429 != 2 || f.Latency != time.Millisecond || f.MutateOnPage != 3 {
+		if f.Fail429 != 2 || f.Latency != time.Millisecond || f.MutateOnPage != 3 || f.DropIDs != 5 {
 			t.Errorf("faults not applied: %+v", f)
 		}
 	})
