@@ -241,3 +241,35 @@ func execTx(ctx context.Context, pipe redis.Pipeliner) error {
 	}
 	return err
 }
+
+// DeletePrefix unlinks every key of rdb whose name starts with prefix (taken
+// literally: glob characters in it are escaped), in batches of 1000, and
+// returns how many it unlinked. Keys written while it runs may survive.
+func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) (int, error) {
+	iter := rdb.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+	var keys []string
+	n := 0
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		err := rdb.Unlink(ctx, keys...).Err()
+		if err == nil {
+			n += len(keys)
+		}
+		keys = keys[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+		if len(keys) == 1000 {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return n, err
+	}
+	return n, flush()
+}

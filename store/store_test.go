@@ -491,3 +491,28 @@ func TestDataSurvivesRestart(t *testing.T) {
 		t.Fatal("chunked mark lost in restart")
 	}
 }
+
+func TestDeletePrefix(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	// 2500 keys under a prefix holding glob characters, and keys a glob
+	// reading of it would also match.
+	pipe := rdb.Pipeline()
+	for i := range 2500 {
+		pipe.Set(ctx, fmt.Sprintf("ns[1]*:k%d", i), "v", 0)
+	}
+	pipe.Set(ctx, "ns1x:k", "keep", 0)
+	pipe.Set(ctx, "ns[1]", "keep", 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := store.DeletePrefix(ctx, rdb, "ns[1]*:")
+	if err != nil || n != 2500 {
+		t.Fatalf("deleted %d, %v; want 2500", n, err)
+	}
+	keys, _ := rdb.Keys(ctx, "*").Result()
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"ns1x:k", "ns[1]"}) {
+		t.Errorf("left %v", keys)
+	}
+}

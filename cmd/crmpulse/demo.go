@@ -20,6 +20,7 @@ import (
 	"github.com/crmpulse/crmpulse/internal/pipeline"
 	"github.com/crmpulse/crmpulse/internal/sandbox"
 	"github.com/crmpulse/crmpulse/segments"
+	"github.com/crmpulse/crmpulse/store"
 	"github.com/crmpulse/crmpulse/writeback"
 )
 
@@ -119,22 +120,8 @@ func clearNamespace(ctx context.Context, url, ns string) error {
 	}
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	iter := rdb.Scan(ctx, 0, ns+":*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 1000 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-				return fmt.Errorf("clear demo data: %w", err)
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
+	if _, err := store.DeletePrefix(ctx, rdb, ns+":"); err != nil {
 		return fmt.Errorf("clear demo data: %w", err)
-	}
-	if len(batch) > 0 {
-		return rdb.Unlink(ctx, batch...).Err()
 	}
 	return nil
 }

@@ -123,24 +123,8 @@ func dropVectors(ctx context.Context, rdb redis.UniversalClient, idx *vectorset.
 	if err := idx.Drop(ctx); err != nil && !errors.Is(err, store.ErrNoIndex) {
 		return err
 	}
-	iter := rdb.Scan(ctx, 0, ns+":*", 2000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-		if len(keys) == 2000 {
-			if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
-				return err
-			}
-			keys = keys[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	if len(keys) > 0 {
-		return rdb.Unlink(ctx, keys...).Err()
-	}
-	return nil
+	_, err := store.DeletePrefix(ctx, rdb, ns+":")
+	return err
 }
 
 // retrieval builds (or reuses) a vector set of n items and measures

@@ -700,22 +700,14 @@ func (s *Store) Purge(tableName, id string) error {
 }
 
 // Get returns a copy of a record, live or soft-deleted.
-func (s *Store) Get(tableName, id string) (Row, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t, ok := s.table(tableName)
-	if !ok {
-		return Row{}, false
-	}
-	slot, ok := t.find(id)
-	if !ok {
-		return Row{}, false
-	}
-	return t.row(slot), true
-}
+func (s *Store) Get(tableName, id string) (Row, bool) { return s.get(tableName, id, (*table).row) }
 
 // GetFields is Get without the History of the copy (nil).
 func (s *Store) GetFields(tableName, id string) (Row, bool) {
+	return s.get(tableName, id, (*table).rowFields)
+}
+
+func (s *Store) get(tableName, id string, copyRow func(*table, int32) Row) (Row, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t, ok := s.table(tableName)
@@ -726,7 +718,7 @@ func (s *Store) GetFields(tableName, id string) (Row, bool) {
 	if !ok {
 		return Row{}, false
 	}
-	return t.rowFields(slot), true
+	return copyRow(t, slot), true
 }
 
 // Scan calls fn with a copy of every record (live and soft-deleted) in

@@ -450,28 +450,7 @@ func (x *Index) Drop(ctx context.Context) error {
 	if err := x.client(x.alias).AliasDel(x.alias); err != nil && !isUnknownIndex(err) {
 		return ftErr("delete alias "+x.alias, err)
 	}
-	iter := x.rdb.Scan(ctx, 0, x.prefix+"*", 1000).Iterator()
-	var keys []string
-	flush := func() error {
-		if len(keys) == 0 {
-			return nil
-		}
-		err := x.rdb.Unlink(ctx, keys...).Err()
-		keys = keys[:0]
-		return err
-	}
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-		if len(keys) == 1000 {
-			if err := flush(); err != nil {
-				return fmt.Errorf("redisearch: drop %s: %w", x.name, err)
-			}
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("redisearch: drop %s: %w", x.name, err)
-	}
-	if err := flush(); err != nil {
+	if _, err := store.DeletePrefix(ctx, x.rdb, x.prefix); err != nil {
 		return fmt.Errorf("redisearch: drop %s: %w", x.name, err)
 	}
 	if err := x.rdb.Del(ctx, x.meta).Err(); err != nil {
