@@ -370,21 +370,7 @@ place when labels or definitions change; applying again creates nothing.`)
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	a, names, err := openSegments(ctx, e, *connName, true)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	tr := tracker(a)
-	for _, name := range names {
-		seg, err := tr.Latest(ctx, name)
-		if err != nil {
-			return err
-		}
-		f, err := lists.FieldFor(a.Config, name)
-		if err != nil {
-			return configError{err}
-		}
+	return eachLatest(ctx, e, *connName, true, func(a *app.App, tr *segments.Tracker, name string, seg *segments.Segmentation, f lists.Field) error {
 		conn, err := a.Conn(name)
 		if err != nil {
 			return err
@@ -402,6 +388,33 @@ place when labels or definitions change; applying again creates nothing.`)
 		}
 		if err != nil {
 			return fmt.Errorf("connection %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// eachLatest opens the store (and the connections, withConns) and calls fn
+// with the last recorded segmentation and the segment field of each selected
+// connection, stopping at the first error.
+func eachLatest(ctx context.Context, e *env, connName string, withConns bool,
+	fn func(a *app.App, tr *segments.Tracker, name string, seg *segments.Segmentation, f lists.Field) error) error {
+	a, names, err := openSegments(ctx, e, connName, withConns)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	tr := tracker(a)
+	for _, name := range names {
+		seg, err := tr.Latest(ctx, name)
+		if err != nil {
+			return err
+		}
+		f, err := lists.FieldFor(a.Config, name)
+		if err != nil {
+			return configError{err}
+		}
+		if err := fn(a, tr, name, seg, f); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -422,21 +435,7 @@ conditions, share, communication, CRM filter) and <conn>.segments.soql
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	a, names, err := openSegments(ctx, e, *connName, false)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	tr := tracker(a)
-	for _, name := range names {
-		seg, err := tr.Latest(ctx, name)
-		if err != nil {
-			return err
-		}
-		f, err := lists.FieldFor(a.Config, name)
-		if err != nil {
-			return configError{err}
-		}
+	return eachLatest(ctx, e, *connName, false, func(_ *app.App, _ *segments.Tracker, name string, seg *segments.Segmentation, f lists.Field) error {
 		ex, err := lists.Definitions(seg, f)
 		if err != nil {
 			return configError{fmt.Errorf("connection %s: %w", name, err)}
@@ -448,8 +447,8 @@ conditions, share, communication, CRM filter) and <conn>.segments.soql
 		for _, p := range paths {
 			fmt.Fprintln(e.stdout, p)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 var _ segments.Strategist = storedStrategy{}
