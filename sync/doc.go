@@ -104,5 +104,9 @@
 // a value of the wrong type for its field) is written to
 // <ns>:quarantine:<conn> with the connection, object, id, field and reason,
 // and the rest of its page is synced; the checkpoint still advances. A later
-// valid version of the record removes its quarantine entry.
+// valid version of the record removes its quarantine entry. A record the CRM
+// sent without an id (or without its modification stamp) cannot move the
+// change cursor: the connectors pass it on beside the page for quarantine
+// alone, and its entry is keyed by a digest of the payload, since there is
+// no id to match a later version against.
 package sync
