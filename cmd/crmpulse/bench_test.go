@@ -23,7 +23,7 @@ func TestBenchCLI(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, s := range []string{"| metric", "retrieval p99, one-account filter", "300 vectors", "< 3 s"} {
+	for _, s := range []string{"| metric", "retrieval p99, one account (exact)", "300 vectors", "< 3 s"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, stdout.String())
 		}
