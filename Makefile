@@ -33,7 +33,7 @@ bench: build
 
 # bench-quick: the smoke-test run (200 accounts, 3k vectors; under 2 minutes).
 # bench-full: 2k and 100k accounts, 3k, 100k and 1M vectors (the 1M build
-# alone takes 15-20 minutes of inserts on 2 cores).
+# alone takes about 25 minutes of inserts on 2 cores).
 .PHONY: bench-quick bench-full
 bench-quick: build
 	./$(BIN) bench --quick

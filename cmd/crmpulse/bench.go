@@ -41,11 +41,11 @@ the working directory upwards). Keys go under "crmpulse-bench:" and are removed
 afterwards.
 
 Run time on 2 cores: the defaults (2k accounts, 3k and 100k vectors) take
-about 10 minutes, most of it the two initial syncs (HubSpot's 5 searches per
-second bound its feed) and building 100k vectors; 1M vectors add 15-20
-minutes of inserts; 100k accounts take ~40 s and ~4.5 GB to generate, and
-their syncs are skipped when estimated past --max-sync; --quick (200 accounts, 3k vectors, fewer calls) well
-under 2 minutes.
+about 5 minutes, most of it the HubSpot initial sync (HubSpot's 5 searches
+per second bound its feed) and building 100k vectors; 1M vectors add about
+25 minutes of inserts; 100k accounts take ~1.5 minutes and ~4.5 GB to
+generate, and their syncs are skipped when estimated past --max-sync;
+--quick (200 accounts, 3k vectors, fewer calls) well under 2 minutes.
 Groups for --only: sync, insights, writeback, cycle (one full pipeline
 cycle after ~1% edits), llm, retrieval.`
 
