@@ -209,7 +209,7 @@ func TestForgetActivityRebuildsItsAccount(t *testing.T) {
 		t.Fatalf("after forget:\n  %s", strings.Join(got, "\n  "))
 	}
 	// The account is still there, with its other data.
-	if _, err := LoadHistory(ctx, h.st, conn, target.Account); err != nil {
+	if _, err := h.st.GetRecord(ctx, store.Ref{Connection: conn, Object: store.TypeAccount, ID: target.Account}); err != nil {
 		t.Fatal(err)
 	}
 	h.advance()

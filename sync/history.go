@@ -84,62 +84,6 @@ func Accounts(ctx context.Context, st *store.Store, conn string) ([]string, erro
 	return st.RecordIDs(ctx, conn, store.TypeAccount)
 }
 
-// LoadHistory assembles what the churn scorer reads about one account from
-// the synced records: the account's attributes, won deals as purchases,
-// every opportunity, activities (newest last) and contacts. An account that
-// is not stored returns an error wrapping store.ErrNotFound.
-func LoadHistory(ctx context.Context, st *store.Store, conn, accountID string) (churn.AccountHistory, error) {
-	recs, err := loadAccount(ctx, st, conn, accountID)
-	if err != nil {
-		return churn.AccountHistory{}, fmt.Errorf("load history of %s:%s: %w", conn, accountID, err)
-	}
-	h := churn.AccountHistory{ID: accountID}
-	found := false
-	for _, r := range recs {
-		f := r.Fields
-		switch r.Ref.Object {
-		case store.TypeAccount:
-			if r.Ref.ID != accountID {
-				continue
-			}
-			found = true
-			h.Name = f.str(connectors.FName)
-			h.Industry = f.str(connectors.FIndustry)
-			h.Employees = int(f.num(connectors.FEmployees))
-			h.FirstSeen = f.time(connectors.FCreated)
-			h.Owner = f.str(connectors.FOwner)
-		case store.TypeOpportunity:
-			o := opportunityOf(r)
-			h.Opportunities = append(h.Opportunities, o)
-			if o.Won {
-				h.Purchases = append(h.Purchases, churn.Purchase{ID: o.ID, Date: o.Closed, Amount: o.Amount, Products: o.Products})
-			}
-		case store.TypeActivity:
-			a := churn.Activity{ID: r.Ref.ID, Date: activityDate(r), Kind: f.str(connectors.FKind),
-				Subject: f.str(connectors.FSubject), Text: f.str(connectors.FBody)}
-			if c := f.strs(connectors.FContactIDs); len(c) > 0 {
-				a.ContactID = c[0]
-			}
-			h.Activities = append(h.Activities, a)
-		case store.TypeContact:
-			h.Contacts = append(h.Contacts, churn.Contact{ID: r.Ref.ID, Name: f.str(connectors.FName),
-				Title: f.str(connectors.FTitle), Email: f.str(connectors.FEmail)})
-		}
-	}
-	if !found {
-		return churn.AccountHistory{}, fmt.Errorf("load history of %s:%s: %w", conn, accountID, store.ErrNotFound)
-	}
-	for _, p := range h.Purchases {
-		if h.FirstSeen.IsZero() || (!p.Date.IsZero() && p.Date.Before(h.FirstSeen)) {
-			h.FirstSeen = p.Date
-		}
-	}
-	slices.SortStableFunc(h.Purchases, func(a, b churn.Purchase) int { return a.Date.Compare(b.Date) })
-	slices.SortStableFunc(h.Opportunities, func(a, b churn.Opportunity) int { return a.Created.Compare(b.Created) })
-	slices.SortStableFunc(h.Activities, func(a, b churn.Activity) int { return a.Date.Compare(b.Date) })
-	return h, nil
-}
-
 func opportunityOf(r stored) churn.Opportunity {
 	f := r.Fields
 	o := churn.Opportunity{ID: r.Ref.ID, Name: f.str(connectors.FName), Stage: f.str(connectors.FStage),

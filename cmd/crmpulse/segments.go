@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmpulse/crmpulse/insights/churn"
+	"github.com/crmpulse/crmpulse/insights/engine"
 	"github.com/crmpulse/crmpulse/insights/result"
 	"github.com/crmpulse/crmpulse/internal/app"
 	"github.com/crmpulse/crmpulse/segments"
@@ -167,13 +168,20 @@ func segmentHistories(ctx context.Context, e *env, a *app.App, name string, asOf
 	tty := isTerminal(e.stderr)
 	start, last := time.Now(), time.Now()
 	out := make([]churn.AccountHistory, 0, len(ids))
-	for i, id := range ids {
-		h, err := crmsync.LoadHistory(ctx, a.Store, name, id)
+	src := &engine.StoreSource{Store: a.Store}
+	const batch = 500
+	for i := 0; i < len(ids); i += batch {
+		part := ids[i:min(i+batch, len(ids))]
+		byID, err := src.Histories(ctx, name, part)
 		if err != nil {
-			return nil, fmt.Errorf("connection %s: account %s: %w", name, id, err)
+			return nil, fmt.Errorf("connection %s: %w", name, err)
 		}
-		out = append(out, h)
-		if done := i + 1; done == len(ids) || time.Since(last) > time.Second {
+		for _, id := range part {
+			if h, ok := byID[id]; ok {
+				out = append(out, h)
+			}
+		}
+		if done := i + len(part); done == len(ids) || time.Since(last) > time.Second {
 			last = time.Now()
 			rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
 			eta := (time.Duration(float64(len(ids)-done)/rate) * time.Second).Round(time.Second)

@@ -304,13 +304,16 @@ func (p *Pipeline) segments(ctx context.Context, conn string, sum *server.StageS
 		sum.Counts = map[string]int64{"accounts": 0}
 		return nil
 	}
+	// The same account histories the insights stage reads.
+	byID, err := (&engine.StoreSource{Store: st}).Histories(ctx, conn, ids)
+	if err != nil {
+		return err
+	}
 	hs := make([]churn.AccountHistory, 0, len(ids))
 	for _, id := range ids {
-		h, err := crmsync.LoadHistory(ctx, st, conn, id)
-		if err != nil {
-			return fmt.Errorf("account %s: %w", id, err)
+		if h, ok := byID[id]; ok {
+			hs = append(hs, h)
 		}
-		hs = append(hs, h)
 	}
 	asOf := p.opt.AsOf
 	if asOf.IsZero() {
