@@ -73,7 +73,7 @@ func (o *objective) fillXTerms(r, a, b float64) {
 }
 
 // negLLGrad returns the negative log-likelihood in log-parameters
-// θ = (ln r, ln α, ln a, ln b), as negLL does, and writes its gradient with
+// θ = (ln r, ln α, ln a, ln b) and writes its gradient with
 // respect to θ into grad. Per customer, with p and q the shares of the two
 // terms of the likelihood (p = 1, q = 0 when x = 0) and the xTerms:
 //

@@ -179,33 +179,11 @@ func newObjective(cs []Customer) *objective {
 	return o
 }
 
-// negLL is the objective in log-parameters θ = (ln r, ln α, ln a, ln b).
+// negLL is the objective in log-parameters θ = (ln r, ln α, ln a, ln b),
+// for searches that need no gradient (negLLGrad computes both).
 func (o *objective) negLL(theta []float64) float64 {
-	for _, v := range theta {
-		if v < -25 || v > 25 || math.IsNaN(v) {
-			return math.Inf(1)
-		}
-	}
-	r, alpha, a, b := math.Exp(theta[0]), math.Exp(theta[1]), math.Exp(theta[2]), math.Exp(theta[3])
-	lnAlpha, lnA := math.Log(alpha), math.Log(a)
-	o.fillXTerms(r, a, b)
-	var sum float64
-	for _, g := range o.groups {
-		x := o.xs[g.xi]
-		a3 := -(r + x) * math.Log(alpha+g.T)
-		ll := r*lnAlpha + o.perX[g.xi].ll
-		if x == 0 {
-			ll += a3
-		} else {
-			a4 := lnA - math.Log(b+x-1) - (r+x)*math.Log(alpha+g.tx)
-			ll += logAddExp(a3, a4)
-		}
-		sum += g.weight * ll
-	}
-	if math.IsNaN(sum) {
-		return math.Inf(1)
-	}
-	return -sum
+	var grad [4]float64
+	return o.negLLGrad(theta, grad[:])
 }
 
 // nelderMead minimises f from x0 with an initial simplex of the given step
