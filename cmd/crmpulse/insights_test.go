@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -87,22 +86,7 @@ func TestInsightsRunShowEvalOnSandbox(t *testing.T) {
 	ctx := context.Background()
 	sb, srv := sandboxsrv.StartTest(t, sandbox.Options{Accounts: 250, Seed: 5, Now: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)})
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	yaml := fmt.Sprintf(`redis:
-  url: %s
-connections:
-  - name: sandbox-sf
-    kind: salesforce
-    sandbox: true
-    base_url: %s
-    auth:
-      mode: client_credentials
-llm:
-  language: en
-`, redistest.URL(t), srv.URL)
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := sandboxConfig(t, dir, srv.URL, "llm:\n  language: en\n")
 	truthPath := filepath.Join(dir, "truth.json")
 	f, err := os.Create(truthPath)
 	if err != nil {

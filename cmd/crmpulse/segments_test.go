@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/crmpulse/crmpulse/internal/app"
 	"github.com/crmpulse/crmpulse/internal/httpx"
-	"github.com/crmpulse/crmpulse/internal/redistest"
 	"github.com/crmpulse/crmpulse/internal/sandbox"
 	"github.com/crmpulse/crmpulse/internal/sandbox/sandboxsrv"
 	crmsync "github.com/crmpulse/crmpulse/sync"
@@ -28,22 +26,7 @@ func TestSegmentsCLI(t *testing.T) {
 	sb, srv := sandboxsrv.StartTest(t, sandbox.Options{Accounts: 150, Seed: 9, Now: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC), ActivityScale: 0.2})
 	sb.Clock.Advance(time.Minute)
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	yaml := fmt.Sprintf(`redis:
-  url: %s
-connections:
-  - name: sandbox-sf
-    kind: salesforce
-    sandbox: true
-    base_url: %s
-    auth:
-      mode: client_credentials
-llm:
-  language: en
-`, redistest.URL(t), srv.URL)
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := sandboxConfig(t, dir, srv.URL, "llm:\n  language: en\n")
 	syncAll := func() {
 		cfg, err := app.LoadConfig(cfgPath)
 		if err != nil {

@@ -24,7 +24,14 @@ func serveConfig(t *testing.T, extra string) string {
 	t.Helper()
 	_, srv := sandboxsrv.StartTest(t, sandbox.Options{Accounts: 60, Seed: 3,
 		Now: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC), ActivityScale: 0.2})
-	path := filepath.Join(t.TempDir(), "config.yaml")
+	return sandboxConfig(t, t.TempDir(), srv.URL, extra)
+}
+
+// sandboxConfig writes dir/config.yaml: a private Redis and one Salesforce
+// connection to the sandbox at url, then extra, and returns its path.
+func sandboxConfig(t *testing.T, dir, url, extra string) string {
+	t.Helper()
+	path := filepath.Join(dir, "config.yaml")
 	yaml := fmt.Sprintf(`redis:
   url: %s
 connections:
@@ -34,7 +41,7 @@ connections:
     base_url: %s
     auth:
       mode: client_credentials
-%s`, redistest.URL(t), srv.URL, extra)
+%s`, redistest.URL(t), url, extra)
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
